@@ -1,0 +1,41 @@
+//! The only HTTP client of the app: every URL of the API is built here, and every
+//! error answer becomes a readable message.
+
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+use shared::api::{ErrorResponse, RunDetail, RunSummary, UploadResponse};
+use web_sys::{File, FormData};
+
+/// A failed call, as a sentence to show next to what caused it.
+pub type ApiResult<T> = Result<T, String>;
+
+pub async fn list_runs() -> ApiResult<Vec<RunSummary>> {
+    decode(Request::get("/api/runs").send().await).await
+}
+
+pub async fn get_run(id: i64) -> ApiResult<RunDetail> {
+    decode(Request::get(&format!("/api/runs/{id}")).send().await).await
+}
+
+/// Uploads files as one multipart request.
+pub async fn upload(files: Vec<File>) -> ApiResult<UploadResponse> {
+    let form = FormData::new().map_err(|_| "the browser cannot build a form".to_string())?;
+    for file in &files {
+        form.append_with_blob_and_filename("file", file, &file.name())
+            .map_err(|_| format!("cannot attach {}", file.name()))?;
+    }
+    let request = Request::post("/api/runs").body(form).map_err(|e| e.to_string())?;
+    decode(request.send().await).await
+}
+
+async fn decode<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> ApiResult<T> {
+    let response = response.map_err(|e| format!("the server could not be reached: {e}"))?;
+    if response.ok() {
+        return response.json::<T>().await.map_err(|e| format!("unexpected answer from the server: {e}"));
+    }
+    let status = response.status();
+    match response.json::<ErrorResponse>().await {
+        Ok(body) => Err(body.error.message),
+        Err(_) => Err(format!("the server answered {status}")),
+    }
+}

@@ -1,0 +1,4 @@
+//! Reusable components.
+
+pub mod chart;
+pub mod upload;

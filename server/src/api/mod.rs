@@ -1,0 +1,72 @@
+//! The HTTP API and the static web app.
+//!
+//! Architecture invariant: this is the only module that knows HTTP (axum). Handlers
+//! convert between [`shared::api`] wire types and the store / ingestion types, and all
+//! errors leave through [`ApiError`] as `{"error": {"code", "message", "details"}}`.
+
+mod error;
+mod runs;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::get;
+use axum::Json;
+use tower_http::services::{ServeDir, ServeFile};
+
+pub use error::ApiError;
+
+use crate::ingest::Limits;
+use crate::store::Store;
+
+/// Settings of a running server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest request body accepted by the upload route, in bytes.
+    pub max_upload_bytes: usize,
+    pub limits: Limits,
+    /// The built web app (`index.html`, wasm, JS, CSS); `None` serves the API only.
+    pub dist: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { max_upload_bytes: 256 * 1024 * 1024, limits: Limits::default(), dist: None }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+/// The whole application: API routes plus, when configured, the web app's files.
+pub fn app(store: Store, config: Config) -> Router {
+    let dist = config.dist.clone();
+    let state = AppState { store, config: Arc::new(config.clone()) };
+    let api = Router::new()
+        .route("/health", get(health))
+        .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
+        .fallback(|| async { ApiError::not_found("no such API route") });
+    let router = Router::new().nest("/api", api).with_state(state);
+    match dist {
+        Some(dist) => router.fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html")))),
+        None => router,
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<shared::api::Health>, ApiError> {
+    Ok(Json(shared::api::Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        runs: state.store.count_runs().await?,
+    }))
+}
+
+/// Serves the application on a bound listener until the future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app).await
+}

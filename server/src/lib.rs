@@ -1,0 +1,14 @@
+//! curvecast's server: ingestion, storage, the HTTP API and the command line.
+//!
+//! Code map (each module alone knows one outside thing):
+//! - [`ingest`]: file bytes -> runs (the only module that knows polars);
+//! - [`store`]: SQLite (the only module that knows SQL);
+//! - [`api`]: HTTP (the only module that knows axum);
+//! - [`cli`]: the `curvecast` command line;
+//! - [`demo`]: loads the demo runs of `fixtures/demo` into an empty store.
+
+pub mod api;
+pub mod cli;
+pub mod demo;
+pub mod ingest;
+pub mod store;

@@ -1,0 +1,231 @@
+//! The store: uploads, runs and their series in an embedded SQLite file.
+//!
+//! Architecture invariant: this is the only module that knows SQL. Every query is
+//! parameterised. An upload and all its runs are written in one transaction, so a crash
+//! never leaves a half-written run visible. Raw uploaded bytes are kept as uploaded, so
+//! runs can be re-read after a parser fix.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use shared::api::{LrSource, RunDetail, RunSummary, Series};
+
+use crate::ingest::ParsedRun;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY,
+        file_name TEXT NOT NULL,
+        format TEXT,
+        bytes BLOB NOT NULL,
+        error TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id),
+        name TEXT NOT NULL,
+        lr_source TEXT NOT NULL,
+        n_points INTEGER NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE series (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        steps BLOB NOT NULL,
+        vals BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the database file holds a newer schema (version {found}) than this curvecast knows ({known})")]
+    NewerSchema { found: usize, known: usize },
+    #[error("the store's worker thread failed: {0}")]
+    Worker(String),
+}
+
+/// A cheaply clonable handle; SQLite work runs on tokio's blocking pool.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+
+    /// Saves an upload and its runs atomically; returns the new runs.
+    pub async fn add_upload(
+        &self,
+        file_name: String,
+        format: String,
+        bytes: Vec<u8>,
+        runs: Vec<ParsedRun>,
+    ) -> Result<Vec<RunSummary>, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO uploads (file_name, format, bytes) VALUES (?1, ?2, ?3)",
+                params![file_name, format, bytes],
+            )?;
+            let upload_id = tx.last_insert_rowid();
+            let mut ids = Vec::with_capacity(runs.len());
+            for run in &runs {
+                let lr_source = if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None };
+                let n_points = run.series.get("loss").map_or(0, |s| s.steps.len());
+                tx.execute(
+                    "INSERT INTO runs (upload_id, name, lr_source, n_points) VALUES (?1, ?2, ?3, ?4)",
+                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64],
+                )?;
+                let run_id = tx.last_insert_rowid();
+                for (name, series) in &run.series {
+                    tx.execute(
+                        "INSERT INTO series (run_id, name, steps, vals) VALUES (?1, ?2, ?3, ?4)",
+                        params![run_id, name, to_blob(&series.steps), to_blob(&series.values)],
+                    )?;
+                }
+                ids.push(run_id);
+            }
+            let summaries = ids.iter().map(|&id| summary(&tx, id)).collect::<Result<Vec<_>, _>>()?;
+            tx.commit()?;
+            Ok(summaries.into_iter().flatten().collect())
+        })
+        .await
+    }
+
+    /// Keeps a file that could not be read, with the reason, so that nothing a user
+    /// uploaded is lost and it can be read again once the reader learns its format.
+    pub async fn add_rejected_upload(&self, file_name: String, bytes: Vec<u8>, error: String) -> Result<i64, StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO uploads (file_name, bytes, error) VALUES (?1, ?2, ?3)",
+                params![file_name, bytes, error],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.with(|conn| {
+            let ids: Vec<i64> =
+                conn.prepare("SELECT id FROM runs ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids.into_iter().map(|id| summary(conn, id)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
+        })
+        .await
+    }
+
+    pub async fn count_runs(&self) -> Result<u64, StoreError> {
+        self.with(|conn| Ok(conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))? as u64)).await
+    }
+
+    pub async fn get_run(&self, id: i64) -> Result<Option<RunDetail>, StoreError> {
+        self.with(move |conn| {
+            let Some(summary) = summary(conn, id)? else { return Ok(None) };
+            let mut stmt = conn.prepare("SELECT name, steps, vals FROM series WHERE run_id = ?1 ORDER BY name")?;
+            let points = stmt
+                .query_map([id], |r| {
+                    let steps: Vec<u8> = r.get(1)?;
+                    let vals: Vec<u8> = r.get(2)?;
+                    Ok((r.get::<_, String>(0)?, Series { steps: from_blob(&steps), values: from_blob(&vals) }))
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(Some(RunDetail { summary, points }))
+        })
+        .await
+    }
+}
+
+fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::Error> {
+    let row = conn
+        .query_row(
+            "SELECT r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source
+             FROM runs r JOIN uploads u ON u.id = r.upload_id WHERE r.id = ?1",
+            [id],
+            |r| {
+                Ok(RunSummary {
+                    id,
+                    name: r.get(0)?,
+                    file_name: r.get(1)?,
+                    format: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    created_at: r.get(3)?,
+                    series: Vec::new(),
+                    n_points: r.get::<_, i64>(4)? as u64,
+                    lr_source: parse_lr_source(&r.get::<_, String>(5)?),
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut summary) = row else { return Ok(None) };
+    summary.series = conn
+        .prepare("SELECT name FROM series WHERE run_id = ?1 ORDER BY name")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(summary))
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::NewerSchema { found: applied, known: MIGRATIONS.len() });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn lr_source_text(source: LrSource) -> &'static str {
+    match source {
+        LrSource::Logged => "logged",
+        LrSource::Schedule => "schedule",
+        LrSource::None => "none",
+    }
+}
+
+fn parse_lr_source(text: &str) -> LrSource {
+    match text {
+        "logged" => LrSource::Logged,
+        "schedule" => LrSource::Schedule,
+        _ => LrSource::None,
+    }
+}
+
+/// Series are stored as little-endian f64 arrays: compact and fast for long curves.
+fn to_blob(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn from_blob(bytes: &[u8]) -> Vec<f64> {
+    bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect()
+}

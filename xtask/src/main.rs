@@ -1,0 +1,152 @@
+//! Project automation (`cargo xtask <command>`), in Rust so there is no shell zoo.
+//!
+//! - `serve`: build everything (the wasm app, the server) and start the web app with demo data.
+//! - `test`: install what the tests need, build the app, and run every test.
+//! - `dist [--release]`: build the web app into `dist/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    match args.first().map(String::as_str) {
+        Some("serve") => serve(&rest),
+        Some("test") => test(),
+        Some("dist") => dist(rest.contains(&"--release")).map(|_| ()),
+        _ => {
+            eprintln!("usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release]>");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// The workspace root (this crate's parent folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {cmd:?}");
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn serve(flags: &[&str]) -> Result<()> {
+    dist(true)?;
+    run(cargo().args(["build", "--package", "server", "--bin", "curvecast"]))?;
+    let bin = target_dir()?.join("debug/curvecast");
+    let root = root();
+    run(Command::new(bin)
+        .current_dir(&root)
+        .args(["serve", "--demo", "fixtures/demo", "--dist", "dist"])
+        .args(flags))
+}
+
+fn test() -> Result<()> {
+    ensure_browser()?;
+    dist(false)?;
+    run(cargo().args(["build", "--package", "shared", "--target", WASM_TARGET]))?;
+    run(cargo().arg("test"))
+}
+
+/// Builds the Leptos app to wasm32, generates its JS glue with wasm-bindgen (as a
+/// library, so its version always matches the `wasm-bindgen` in Cargo.lock), and lays
+/// out `dist/` with the page, the stylesheet and plotly.js.
+fn dist(release: bool) -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    let mut build = cargo();
+    build.args(["build", "--package", "app", "--target", WASM_TARGET]);
+    if release {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let profile = if release { "release" } else { "debug" };
+    let wasm = target_dir()?.join(WASM_TARGET).join(profile).join("app.wasm");
+    let dist = root().join("dist");
+    let pkg = dist.join("pkg");
+    std::fs::create_dir_all(&pkg)?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)?
+        // The library's default (true) differs from the CLI's and breaks `init()`.
+        .omit_default_module_path(false)
+        .debug(!release)
+        .generate(&pkg)
+        .map_err(|e| anyhow::anyhow!("wasm-bindgen: {e}"))?;
+    std::fs::copy(root().join("app/index.html"), dist.join("index.html"))?;
+    std::fs::copy(root().join("style/style.css"), dist.join("style.css"))?;
+    std::fs::copy(plotly_js()?, dist.join("plotly.min.js"))?;
+    eprintln!("xtask: web app built in {}", dist.display());
+    Ok(dist)
+}
+
+fn metadata(deps: bool) -> Result<serde_json::Value> {
+    let mut cmd = cargo();
+    cmd.args(["metadata", "--format-version", "1"]);
+    if !deps {
+        cmd.arg("--no-deps");
+    }
+    Ok(serde_json::from_str(&output(&mut cmd)?)?)
+}
+
+fn target_dir() -> Result<PathBuf> {
+    let meta = metadata(false)?;
+    Ok(PathBuf::from(meta["target_directory"].as_str().context("cargo metadata has no target_directory")?))
+}
+
+/// plotly.js as shipped inside the `plotly` crate's sources: served by us, never a CDN.
+fn plotly_js() -> Result<PathBuf> {
+    let meta = metadata(true)?;
+    let packages = meta["packages"].as_array().context("cargo metadata has no packages")?;
+    let manifest = packages
+        .iter()
+        .find(|p| p["name"] == "plotly")
+        .and_then(|p| p["manifest_path"].as_str())
+        .context("the plotly crate is not in the dependency graph")?;
+    let js = Path::new(manifest).parent().context("plotly's manifest has no folder")?.join("resource/plotly.min.js");
+    if !js.exists() {
+        bail!("{} is missing", js.display());
+    }
+    Ok(js)
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium and its driver, for the browser tests.
+fn ensure_browser() -> Result<()> {
+    let have = |bin: &str| Path::new(bin).exists();
+    if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian's chromium and chromium-driver for the browser tests");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]).env("DEBIAN_FRONTEND", "noninteractive"))
+}
