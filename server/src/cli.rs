@@ -10,7 +10,11 @@ use crate::api::{self, Config};
 use crate::store::Store;
 
 #[derive(Parser, Debug)]
-#[command(name = "curvecast", version, about = "Fit scaling laws and loss-curve laws to training logs, and predict from them")]
+#[command(
+    name = "curvecast",
+    version,
+    about = "Fit scaling laws and loss-curve laws to training logs, and predict from them"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -20,6 +24,12 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app and the JSON API.
     Serve(ServeArgs),
+    /// Write the synthetic demo runs (see `fixtures/README.md`).
+    DemoData {
+        /// Folder to write into.
+        #[arg(long, default_value = "fixtures/demo")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -43,7 +53,9 @@ pub struct ServeArgs {
 
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -55,6 +67,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::DemoData { out } => crate::demo::write(&out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,11 +86,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("loaded {n} demo runs from {}", demo.display());
         }
     }
-    let dist = args.dist.join("index.html").exists().then(|| args.dist.clone());
+    let dist = args
+        .dist
+        .join("index.html")
+        .exists()
+        .then(|| args.dist.clone());
     if dist.is_none() {
-        tracing::warn!("no web app at {} (run `cargo xtask dist`); serving the API only", args.dist.display());
+        tracing::warn!(
+            "no web app at {} (run `cargo xtask dist`); serving the API only",
+            args.dist.display()
+        );
     }
-    let config = Config { max_upload_bytes: args.max_upload_mib * 1024 * 1024, dist, ..Config::default() };
+    let config = Config {
+        max_upload_bytes: args.max_upload_mib * 1024 * 1024,
+        dist,
+        ..Config::default()
+    };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     tracing::info!("curvecast listening on http://{}", listener.local_addr()?);
     tokio::select! {

@@ -7,3 +7,5 @@
 //! Architecture invariant: this crate does no IO and compiles for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod laws;
+pub mod schedule;

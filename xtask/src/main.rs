@@ -19,26 +19,47 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("dist") => dist(rest.contains(&"--release")).map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release]>");
+            eprintln!(
+                "usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release]>"
+            );
             std::process::exit(2)
         }
     }
 }
 
-/// The workspace root (this crate's parent folder).
+/// The workspace root, asked of cargo at run time (a path baked in at compile time
+/// would go stale when the build cache is shared between checkouts).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    let manifest = Command::new(cargo_bin())
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|s| PathBuf::from(s.trim()));
+    match manifest.as_deref().and_then(Path::parent) {
+        Some(root) if root.join("Cargo.toml").exists() => root.to_path_buf(),
+        _ => {
+            eprintln!("xtask: run me inside the curvecast workspace");
+            std::process::exit(2)
+        }
+    }
+}
+
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 fn cargo() -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = Command::new(cargo_bin());
     cmd.current_dir(root());
     cmd
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -46,7 +67,9 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -83,7 +106,10 @@ fn dist(release: bool) -> Result<PathBuf> {
     }
     run(&mut build)?;
     let profile = if release { "release" } else { "debug" };
-    let wasm = target_dir()?.join(WASM_TARGET).join(profile).join("app.wasm");
+    let wasm = target_dir()?
+        .join(WASM_TARGET)
+        .join(profile)
+        .join("app.wasm");
     let dist = root().join("dist");
     let pkg = dist.join("pkg");
     std::fs::create_dir_all(&pkg)?;
@@ -113,19 +139,28 @@ fn metadata(deps: bool) -> Result<serde_json::Value> {
 
 fn target_dir() -> Result<PathBuf> {
     let meta = metadata(false)?;
-    Ok(PathBuf::from(meta["target_directory"].as_str().context("cargo metadata has no target_directory")?))
+    Ok(PathBuf::from(
+        meta["target_directory"]
+            .as_str()
+            .context("cargo metadata has no target_directory")?,
+    ))
 }
 
 /// plotly.js as shipped inside the `plotly` crate's sources: served by us, never a CDN.
 fn plotly_js() -> Result<PathBuf> {
     let meta = metadata(true)?;
-    let packages = meta["packages"].as_array().context("cargo metadata has no packages")?;
+    let packages = meta["packages"]
+        .as_array()
+        .context("cargo metadata has no packages")?;
     let manifest = packages
         .iter()
         .find(|p| p["name"] == "plotly")
         .and_then(|p| p["manifest_path"].as_str())
         .context("the plotly crate is not in the dependency graph")?;
-    let js = Path::new(manifest).parent().context("plotly's manifest has no folder")?.join("resource/plotly.min.js");
+    let js = Path::new(manifest)
+        .parent()
+        .context("plotly's manifest has no folder")?
+        .join("resource/plotly.min.js");
     if !js.exists() {
         bail!("{} is missing", js.display());
     }
@@ -148,5 +183,7 @@ fn ensure_browser() -> Result<()> {
     }
     eprintln!("xtask: installing Debian's chromium and chromium-driver for the browser tests");
     run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]).env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }

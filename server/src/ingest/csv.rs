@@ -14,9 +14,12 @@ pub struct TextTable {
 }
 
 pub fn read(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<TextTable, IngestError> {
-    let malformed = |message: String| IngestError::new(IngestErrorKind::Malformed, file_name, message);
+    let malformed =
+        |message: String| IngestError::new(IngestErrorKind::Malformed, file_name, message);
     if std::str::from_utf8(bytes).is_err() {
-        return Err(malformed("the file is not UTF-8 text (is it a binary file?)".into()));
+        return Err(malformed(
+            "the file is not UTF-8 text (is it a binary file?)".into(),
+        ));
     }
     let separator = sniff_separator(bytes);
     let frame = CsvReadOptions::default()
@@ -40,14 +43,24 @@ pub fn read(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<TextTable,
             .as_materialized_series()
             .str()
             .map_err(|e| malformed(format!("column '{}' is not text: {e}", column.name())))?;
-        let cells = text.iter().map(|c| c.map(str::trim).filter(|c| !c.is_empty()).map(String::from)).collect();
+        let cells = text
+            .iter()
+            .map(|c| c.map(str::trim).filter(|c| !c.is_empty()).map(String::from))
+            .collect();
         columns.push((column.name().to_string(), cells));
     }
-    Ok(TextTable { columns, n_rows: frame.height() })
+    Ok(TextTable {
+        columns,
+        n_rows: frame.height(),
+    })
 }
 
 /// Tab-separated when the header line has tabs and no commas.
 fn sniff_separator(bytes: &[u8]) -> u8 {
     let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    if header.contains(&b'\t') && !header.contains(&b',') { b'\t' } else { b',' }
+    if header.contains(&b'\t') && !header.contains(&b',') {
+        b'\t'
+    } else {
+        b','
+    }
 }

@@ -25,7 +25,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_rows: 5_000_000, max_runs: 1_000 }
+        Self {
+            max_rows: 5_000_000,
+            max_runs: 1_000,
+        }
     }
 }
 
@@ -75,14 +78,24 @@ pub enum IngestErrorKind {
 
 impl IngestError {
     fn new(kind: IngestErrorKind, file: &str, message: impl Into<String>) -> Self {
-        Self { kind, file: file.to_string(), line: None, column: None, message: message.into() }
+        Self {
+            kind,
+            file: file.to_string(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
     }
 }
 
 /// Reads one uploaded file.
 pub fn ingest(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<ParsedFile, IngestError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(IngestError::new(IngestErrorKind::Empty, file_name, "the file is empty"));
+        return Err(IngestError::new(
+            IngestErrorKind::Empty,
+            file_name,
+            "the file is empty",
+        ));
     }
     let table = csv::read(file_name, bytes, limits)?;
     table::into_runs(file_name, "csv", &table, limits)

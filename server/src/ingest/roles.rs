@@ -26,12 +26,29 @@ impl Role {
 
 /// The role of a column from its header, if it has a known one.
 pub fn detect(header: &str) -> Option<Role> {
-    let key: String = header.trim().to_ascii_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
+    let key: String = header
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
     let role = match key.as_str() {
         "run" | "run_name" | "run_file" | "run_id" | "name" => Role::Run,
-        "step" | "steps" | "_step" | "iter" | "iteration" | "global_step" | "trainer_global_step" => Role::Step,
-        "loss" | "train_loss" | "train_loss_step" | "train_loss_epoch" | "lm_loss" | "training_loss"
-        | "reduced_train_loss" | "train_crossentropyloss" => Role::Loss,
+        "step"
+        | "steps"
+        | "_step"
+        | "iter"
+        | "iteration"
+        | "global_step"
+        | "trainer_global_step" => Role::Step,
+        "loss"
+        | "train_loss"
+        | "train_loss_step"
+        | "train_loss_epoch"
+        | "lm_loss"
+        | "training_loss"
+        | "reduced_train_loss"
+        | "train_crossentropyloss" => Role::Loss,
         "eval_loss" | "val_loss" | "validation_loss" | "valid_loss" | "test_loss" => Role::EvalLoss,
         "lr" | "learning_rate" | "learning_rate_" | "lr_adamw" | "lr_adam" => Role::Lr,
         _ if key.starts_with("lr_") => Role::Lr,
