@@ -15,6 +15,7 @@ use shared::laws::momentum::MomentumLaw;
 use shared::schedule::Schedule;
 
 use crate::ingest::{self, Limits};
+use crate::rng::SplitMix64;
 use crate::store::Store;
 
 /// The momentum law's parameters the demo runs are drawn from: L0, A, alpha, C
@@ -93,26 +94,6 @@ pub async fn load_if_empty(store: &Store, dir: &Path) -> anyhow::Result<usize> {
             .len();
     }
     Ok(loaded)
-}
-
-/// A tiny deterministic generator (SplitMix64), so fixtures never change by accident.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A standard normal draw (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        let u1 = self.next_f64().max(f64::MIN_POSITIVE);
-        let u2 = self.next_f64();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Code map (each module alone knows one outside thing):
 //! - [`ingest`]: file bytes -> runs (the only module that knows polars);
 //! - [`store`]: SQLite (the only module that knows SQL);
+//! - [`fit`]: fitting laws to runs (the only module that knows argmin);
 //! - [`api`]: HTTP (the only module that knows axum);
 //! - [`cli`]: the `curvecast` command line;
 //! - [`demo`]: loads the demo runs of `fixtures/demo` into an empty store.
@@ -10,5 +11,7 @@
 pub mod api;
 pub mod cli;
 pub mod demo;
+pub mod fit;
 pub mod ingest;
+pub mod rng;
 pub mod store;

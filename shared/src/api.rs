@@ -85,3 +85,85 @@ pub struct UploadResponse {
     #[serde(default)]
     pub warnings: Vec<String>,
 }
+
+/// One fitted parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamEstimate {
+    pub name: String,
+    pub meaning: String,
+    pub value: f64,
+    /// The start the best optimisation began from.
+    pub init: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub fixed: bool,
+    /// Standard error from the Gauss-Newton covariance at the optimum.
+    pub stderr: Option<f64>,
+    /// Why `stderr` is missing (fixed, at a bound, singular curvature...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_missing: Option<String>,
+    /// Bootstrap percentile confidence interval (level in [`FitReport::ci_level`]).
+    pub ci: Option<[f64; 2]>,
+}
+
+/// Goodness of fit on one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    pub run: String,
+    pub n_points: usize,
+    /// `None` when the run's losses do not vary (e.g. a single point).
+    pub r2: Option<f64>,
+    pub mae: f64,
+    pub rmse: f64,
+    /// Mean of |L - L^| / L.
+    pub mean_rel_error: f64,
+    /// Max of |L - L^| / L.
+    pub worst_rel_error: f64,
+}
+
+/// Bootstrap settings and outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapSummary {
+    pub resamples: usize,
+    pub seed: u64,
+    /// Resamples whose refit failed (left out of the intervals).
+    pub failed: usize,
+    /// What is resampled: whole runs (groups), never single points of a run.
+    pub unit: String,
+    /// Parameter vectors of the successful refits (for prediction bands).
+    pub samples: Vec<Vec<f64>>,
+}
+
+/// Everything a fit found and everything needed to reproduce it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    pub law: String,
+    /// The law's formula, as text.
+    pub form: String,
+    /// Law-specific settings (index convention, lambda, ...).
+    pub settings: serde_json::Value,
+    /// Objective: penalty, delta, scale, asymmetry.
+    pub objective: serde_json::Value,
+    pub optimizer: String,
+    /// How the starts were chosen, and how many.
+    pub start_grid: String,
+    pub n_starts: usize,
+    /// Points left out of the fit, and why.
+    pub excluded: Vec<String>,
+    pub params: Vec<ParamEstimate>,
+    /// Names of the free parameters, in the order of `correlations`.
+    pub correlation_names: Vec<String>,
+    pub correlations: Vec<Vec<f64>>,
+    pub objective_value: f64,
+    pub n_points: usize,
+    pub aic: f64,
+    pub bic: f64,
+    pub convergence: serde_json::Value,
+    pub evaluations: u64,
+    pub train: Vec<RunMetrics>,
+    pub holdout: Vec<RunMetrics>,
+    pub ci_level: f64,
+    pub bootstrap: Option<BootstrapSummary>,
+    /// Things the user should know (weak identifiability, extrapolation...).
+    pub warnings: Vec<String>,
+}

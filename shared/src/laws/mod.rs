@@ -31,7 +31,7 @@
 //! | module | law | parameters |
 //! |---|---|---|
 //! | [`momentum`] | Tissue et al. 2024: `L0 + A S1^-alpha - C S2` | `L0, A, alpha, C` |
-//! | [`multipower`] | Luo et al. 2025 multi-power law (fast exact-to-1e-13 LD sum) | `L0, A, alpha, B, C, beta, gamma` |
+//! | [`multipower`] | Luo et al. 2025 multi-power law (fast LD sum with an a-priori error bound) | `L0, A, alpha, B, C, beta, gamma` |
 //! | [`chinchilla`] | Hoffmann et al. 2022 `L(N, D)`, log-sum-exp form; compute-optimal frontier | `a, b, e, alpha, beta` |
 //! | [`kaplan`] | Kaplan et al. 2020 `L(N)`, `L(D)`, `L(N, D)`, `L(N, S_min)` | log-scales and exponents |
 //! | [`batch`] | critical batch size `B_crit(L)`, McCandlish `S(B)`, `S_min`/`C_min`, Su et al.'s implicit `L(N, S, B)` | |
@@ -161,14 +161,12 @@ pub(crate) fn check_dims(
             got: out.len(),
         });
     }
-    if let Some(j) = jac {
-        if j.len() != n * np {
-            return Err(LawError::Dimension {
-                what: "jac",
-                expected: n * np,
-                got: j.len(),
-            });
-        }
+    if let Some(j) = jac.filter(|j| j.len() != n * np) {
+        return Err(LawError::Dimension {
+            what: "jac",
+            expected: n * np,
+            got: j.len(),
+        });
     }
     Ok(())
 }

@@ -19,7 +19,7 @@
 //! any parameter values are evaluated as the formula says.
 
 use super::{Law, LawError, ParamSpec, check_dims};
-use crate::schedule::Schedule;
+use crate::schedule::{MAX_STEPS, Schedule};
 
 /// How warmup steps enter S1 and S2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +136,11 @@ impl MomentumLaw {
         } else {
             WarmupConvention::Literal
         };
+        if len as u64 > MAX_STEPS {
+            return Err(LawError::Input(format!(
+                "schedule of {len} steps exceeds {MAX_STEPS}"
+            )));
+        }
         Self::new(&schedule.to_array_len(len), steps, lambda, convention)
     }
 

@@ -10,9 +10,14 @@
 //! The objective is the plain sum of squared LR residuals. Parameters the log cannot
 //! identify should be fixed through [`FitOptions`]: when the log starts after the warmup
 //! the warmup length is unidentifiable, and the fit then reports the largest warmup that
-//! fits equally well (the warmup is taken to end at the first logged peak). `total` is
-//! free for decaying families (searched in `[last logged step + 1, 4 (last + 1)]`) and
-//! is `last logged step + 1` for the others unless given.
+//! fits equally well (the warmup is taken to end at the first logged peak).
+//!
+//! Unless given, `total` is searched in `[last logged step + 1, 4 (last + 1)]` for the
+//! curved decays (`cosine`, `wsd` with `sqrt`, `cosine` or `square` shape), whose curvature
+//! fixes the horizon. It is `last + 1` for every other family: constant-type schedules do
+//! not depend on it within the log, and linear or geometric decays only identify a rate
+//! (`(peak - final)/(total - start)`, resp. `ln(final/peak)/(total - start)`), so their
+//! fitted `final_lr` belongs to that horizon.
 
 use super::reconstruct::clean_points;
 use super::{DecayShape, Schedule, ScheduleError, WarmupRamp};
@@ -123,14 +128,19 @@ impl<'a> Problem<'a> {
         let last = pts[pts.len() - 1].0;
         let fixed = |v: u64| (v, v);
         let warmup = opts.warmup.map_or((0, last), fixed);
-        let decaying = matches!(
+        // Families whose decay fixes the horizon through its curvature.
+        let horizon_identified = matches!(
             family,
-            ScheduleFamily::Cosine | ScheduleFamily::Linear | ScheduleFamily::Wsd(_)
+            ScheduleFamily::Cosine
+                | ScheduleFamily::Wsd(DecayShape::Sqrt | DecayShape::Cosine | DecayShape::Square)
         );
         let total = match opts.total {
             Some(t) => fixed(t.max(1)),
-            None if decaying => (last + 1, 4 * (last + 1)),
-            None => fixed(last + 1),
+            None if horizon_identified => (
+                last.saturating_add(1),
+                last.saturating_add(1).saturating_mul(4),
+            ),
+            None => fixed(last.saturating_add(1)),
         };
         let mut ranges = vec![warmup, total];
         match family {
@@ -270,6 +280,9 @@ impl<'a> Problem<'a> {
             self.solve(&x).0 <= base * (1.0 + 1e-9) + 1e-30
         };
         let (mut lo, mut hi) = (best[0], self.ranges[0].1.min(best[1]));
+        if hi <= lo {
+            return lo;
+        }
         if ok(hi) {
             return hi;
         }
@@ -322,16 +335,10 @@ fn pattern_search(ranges: &[(u64, u64)], f: impl Fn(&[u64]) -> f64) -> Vec<u64> 
     let grids: Vec<Vec<u64>> = ranges
         .iter()
         .map(|&(lo, hi)| {
-            let n = per_dim.min(hi - lo + 1);
-            (0..n)
-                .map(|i| {
-                    if n == 1 {
-                        lo
-                    } else {
-                        lo + (hi - lo) * i / (n - 1)
-                    }
-                })
-                .collect()
+            let n = per_dim.min((hi - lo).saturating_add(1));
+            // u128: the product cannot overflow even for absurd step values.
+            let at = |i: u64| lo + ((hi - lo) as u128 * i as u128 / (n - 1).max(1) as u128) as u64;
+            (0..n).map(at).collect()
         })
         .collect();
     let mut best: Vec<u64> = ranges.iter().map(|r| r.0).collect();
@@ -370,7 +377,7 @@ fn pattern_search(ranges: &[(u64, u64)], f: impl Fn(&[u64]) -> f64) -> Vec<u64> 
                 let cand = if dir < 0 {
                     best[d].saturating_sub(steps[d]).max(lo)
                 } else {
-                    (best[d] + steps[d]).min(hi)
+                    best[d].saturating_add(steps[d]).min(hi)
                 };
                 if cand == best[d] {
                     continue;

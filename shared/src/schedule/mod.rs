@@ -32,7 +32,9 @@
 //! | `array` | `lrs` (one learning rate per step) | `lrs[t]` (no warmup is added) |
 //!
 //! Example: `{"kind":"wsd","peak":3e-4,"warmup":2160,"total":24000,"decay":0.2,"shape":"sqrt","final_lr":0.0}`.
-//! Deserialize user JSON with [`Schedule::from_json`], which also validates.
+//! Deserialize user JSON with [`Schedule::from_json`], which also validates. (serde_json as
+//! configured in this workspace may round a float's last bit when reading it back; the
+//! text form round-trips exactly.)
 //!
 //! # Text form (CLI, URLs)
 //!
@@ -58,6 +60,10 @@ pub use reconstruct::{BeforeFirst, reconstruct};
 pub use shape::{DecayShape, WarmupRamp};
 
 use serde::{Deserialize, Serialize};
+
+/// Largest `total` (and `array` length) [`Schedule::validate`] accepts: per-step arrays
+/// of this length take 800 MB.
+pub const MAX_STEPS: u64 = 100_000_000;
 
 /// A learning-rate schedule. See the [module docs](self) for every kind's formula.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -323,6 +329,9 @@ impl Schedule {
             if lrs.is_empty() {
                 return Err(invalid("lrs", "needs at least one learning rate"));
             }
+            if lrs.len() as u64 > MAX_STEPS {
+                return Err(invalid("lrs", format!("more than {MAX_STEPS} entries")));
+            }
             if let Some(i) = lrs.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
                 return Err(invalid(
                     "lrs",
@@ -335,6 +344,12 @@ impl Schedule {
         check_lr("peak", peak)?;
         if total == 0 {
             return Err(invalid("total", "must be at least 1"));
+        }
+        if total > MAX_STEPS {
+            return Err(invalid(
+                "total",
+                format!("{total} exceeds the limit of {MAX_STEPS} steps"),
+            ));
         }
         if warmup > total {
             return Err(invalid("warmup", format!("{warmup} exceeds total {total}")));

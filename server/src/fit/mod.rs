@@ -1,0 +1,267 @@
+//! Fitting laws to runs: multi-start L-BFGS (argmin) + Gauss-Newton polish, standard
+//! errors, a whole-run bootstrap, per-run metrics on fitted and held-out runs, and a
+//! report that records everything needed to reproduce the fit.
+//!
+//! Architecture invariant: the only module that knows argmin. It does no IO.
+
+pub mod laws;
+mod metrics;
+pub mod objective;
+pub mod optimize;
+pub mod problem;
+pub mod report;
+mod transform;
+mod uncertainty;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use shared::api::{BootstrapSummary, FitReport, ParamEstimate, RunMetrics};
+use shared::laws::ParamSpec;
+
+use objective::Objective;
+use optimize::Settings;
+use problem::Problem;
+use transform::{Bound, Transform};
+
+/// A law made ready for fitting: its data split into fitted and held-out groups.
+pub struct Prepared {
+    pub law: String,
+    pub form: String,
+    pub settings: serde_json::Value,
+    pub specs: &'static [ParamSpec],
+    /// The fitted data; its groups are the fitted runs.
+    pub train: Problem,
+    /// The held-out data, evaluated with the fitted parameters.
+    pub holdout: Problem,
+    pub starts: Vec<Vec<f64>>,
+    pub start_grid: String,
+    pub excluded: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The user's choices for a fit (everything but the data and the law).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FitOptions {
+    pub objective: Objective,
+    /// Parameters held at a value.
+    pub fixed: BTreeMap<String, f64>,
+    /// Bounds replacing the law's defaults.
+    pub bounds: BTreeMap<String, [f64; 2]>,
+    /// Bootstrap resamples (0: none).
+    pub bootstrap: usize,
+    pub seed: u64,
+    pub ci_level: f64,
+    pub threads: usize,
+    pub max_iters: u64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self {
+            objective: Objective::default(),
+            fixed: BTreeMap::new(),
+            bounds: BTreeMap::new(),
+            bootstrap: 0,
+            seed: 1,
+            ci_level: 0.95,
+            threads: 2,
+            max_iters: 1000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FitError {
+    #[error("{0}")]
+    Input(String),
+    #[error("the fit failed: {0}")]
+    Failed(String),
+}
+
+/// The outcome: the report and the best parameter vector.
+pub struct Fitted {
+    pub report: FitReport,
+    pub params: Vec<f64>,
+}
+
+pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError> {
+    let specs = prepared.specs;
+    let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+    for name in options.fixed.keys().chain(options.bounds.keys()) {
+        if !names.contains(&name.as_str()) {
+            return Err(FitError::Input(format!("unknown parameter '{name}'; the law's parameters are {names:?}")));
+        }
+    }
+    let bounds: Vec<Bound> = specs
+        .iter()
+        .map(|s| {
+            let [lower, upper] = options.bounds.get(s.name).copied().unwrap_or([s.lower, s.upper]);
+            Bound { lower, upper }
+        })
+        .collect();
+    for (s, b) in specs.iter().zip(&bounds) {
+        if !(b.lower < b.upper) {
+            return Err(FitError::Input(format!("bounds of '{}' are empty: [{}, {}]", s.name, b.lower, b.upper)));
+        }
+    }
+    let fixed: Vec<Option<f64>> = specs.iter().map(|s| options.fixed.get(s.name).copied()).collect();
+    let transform = Transform::new(bounds.clone(), fixed.clone());
+    check_data(&prepared.train, transform.n_free())?;
+
+    let holdout = prepared.holdout;
+    let mut problem = prepared.train;
+    problem.objective = options.objective;
+    let train = problem.unit_counts();
+    let settings = Settings { threads: options.threads.max(1), max_iters: options.max_iters, ..Settings::default() };
+
+    let starts: Vec<Vec<f64>> = prepared
+        .starts
+        .iter()
+        .map(|s| s.iter().zip(&fixed).map(|(v, f)| f.unwrap_or(*v)).collect())
+        .collect();
+    let optima = optimize::multi_start(&problem, &train, &transform, &starts, &settings);
+    let best = optima
+        .iter()
+        .find(|o| o.value.is_finite())
+        .ok_or_else(|| FitError::Failed("no start reached a finite objective".into()))?;
+    let init = best.start.clone().unwrap_or_else(|| best.params.clone());
+    let evaluations = optima.iter().map(|o| o.evaluations).sum();
+
+    let covariance = uncertainty::covariance(&problem, &train, &transform, &best.params);
+    let mut bootstrap = None;
+    let mut cis: Vec<Option<[f64; 2]>> = vec![None; specs.len()];
+    if options.bootstrap > 0 {
+        let (samples, failed) = uncertainty::bootstrap(
+            &problem,
+            &transform,
+            &best.params,
+            options.bootstrap,
+            options.seed,
+            &settings,
+        );
+        let tail = (1.0 - options.ci_level) / 2.0;
+        for (j, ci) in cis.iter_mut().enumerate() {
+            if fixed[j].is_some() {
+                continue;
+            }
+            let mut column: Vec<f64> = samples.iter().map(|s| s[j]).collect();
+            if let (Some(lo), Some(hi)) = (uncertainty::quantile(&mut column, tail), uncertainty::quantile(&mut column, 1.0 - tail)) {
+                *ci = Some([lo, hi]);
+            }
+        }
+        bootstrap = Some(BootstrapSummary {
+            resamples: options.bootstrap,
+            seed: options.seed,
+            failed,
+            unit: "whole runs (groups) drawn with replacement".into(),
+            samples,
+        });
+    }
+
+    let params: Vec<ParamEstimate> = specs
+        .iter()
+        .enumerate()
+        .map(|(j, s)| ParamEstimate {
+            name: s.name.into(),
+            meaning: s.meaning.into(),
+            value: best.params[j],
+            init: init[j],
+            lower: bounds[j].lower,
+            upper: bounds[j].upper,
+            fixed: fixed[j].is_some(),
+            stderr: covariance.stderr[j].as_ref().ok().copied(),
+            stderr_missing: covariance.stderr[j].as_ref().err().cloned(),
+            ci: cis[j],
+        })
+        .collect();
+    let train_metrics = group_metrics(&problem, &best.params);
+    let holdout_metrics = group_metrics(&holdout, &best.params);
+    let n_points = problem.n_points(&train);
+    let k = transform.n_free() as f64;
+    let sse: f64 = problem
+        .residuals(&best.params, &train, &[])
+        .map(|(r, _, _)| r.iter().map(|r| r * r).sum())
+        .unwrap_or(f64::NAN);
+    let n = n_points as f64;
+    let mut warnings = prepared.warnings;
+    for p in &params {
+        if p.stderr_missing.as_deref() == Some("at a bound") {
+            warnings.push(format!("{} ended at a bound ({}); widen its bounds or fix it", p.name, p.value));
+        }
+    }
+    if !matches!(best.convergence, optimize::Convergence::Converged) {
+        warnings.push(format!("the best start did not converge: {:?}", best.convergence));
+    }
+    let report = FitReport {
+        law: prepared.law,
+        form: prepared.form,
+        settings: prepared.settings,
+        objective: serde_json::to_value(options.objective).unwrap_or_default(),
+        optimizer: format!(
+            "L-BFGS (argmin, More-Thuente, m = 10, max {} iterations) on bound-transformed parameters, then a damped Gauss-Newton (IRLS) polish",
+            options.max_iters
+        ),
+        start_grid: prepared.start_grid,
+        n_starts: starts.len(),
+        excluded: prepared.excluded,
+        correlation_names: transform.free_indices().iter().map(|&j| specs[j].name.to_string()).collect(),
+        correlations: covariance.correlations,
+        params,
+        objective_value: best.value,
+        n_points,
+        aic: n * (sse / n).ln() + 2.0 * k,
+        bic: n * (sse / n).ln() + k * n.ln(),
+        convergence: serde_json::to_value(&best.convergence).unwrap_or_default(),
+        evaluations,
+        train: train_metrics,
+        holdout: holdout_metrics,
+        ci_level: options.ci_level,
+        bootstrap,
+        warnings,
+    };
+    Ok(Fitted { params: best.params.clone(), report })
+}
+
+fn check_data(problem: &Problem, n_free: usize) -> Result<(), FitError> {
+    let n = problem.n_points(&problem.unit_counts());
+    if n == 0 {
+        return Err(FitError::Input("no points to fit".into()));
+    }
+    if n <= n_free {
+        return Err(FitError::Input(format!("{n} points cannot determine {n_free} free parameters")));
+    }
+    for block in &problem.blocks {
+        if let Some(i) = block.observed.iter().position(|v| !v.is_finite() || *v <= 0.0) {
+            return Err(FitError::Input(format!(
+                "run '{}': loss {} is not a positive finite number",
+                problem.groups[block.group_of[i]], block.observed[i]
+            )));
+        }
+    }
+    let all = problem.blocks.iter().flat_map(|b| b.observed.iter().copied());
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi - lo <= 1e-12 * hi.abs() {
+        return Err(FitError::Input(format!("the loss is constant ({lo}): there is nothing to fit")));
+    }
+    Ok(())
+}
+
+/// Metrics per run with at least two points, and over all points together.
+fn group_metrics(problem: &Problem, p: &[f64]) -> Vec<RunMetrics> {
+    let per_group = problem.per_group(p);
+    let mut rows: Vec<RunMetrics> = problem
+        .groups
+        .iter()
+        .zip(&per_group)
+        .filter(|(_, (obs, _))| obs.len() >= 2)
+        .map(|(name, (obs, pred))| metrics::run_metrics(name, obs, pred))
+        .collect();
+    if problem.groups.len() > 1 {
+        let obs: Vec<f64> = per_group.iter().flat_map(|g| g.0.iter().copied()).collect();
+        let pred: Vec<f64> = per_group.iter().flat_map(|g| g.1.iter().copied()).collect();
+        rows.push(metrics::run_metrics("(all runs)", &obs, &pred));
+    }
+    rows
+}

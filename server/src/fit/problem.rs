@@ -1,0 +1,116 @@
+//! A fitting problem: blocks of observed points, each with the law instance that
+//! predicts them, sharing one parameter vector.
+//!
+//! Points belong to groups, the units of resampling: a whole training run (its
+//! checkpoints are correlated) or one row of a scaling table. A block is what one law
+//! instance evaluates at once: a run's curve (its own schedule) or a whole table, so a
+//! 240-row table costs one call, not 240. The bootstrap reweights groups by how often
+//! they were drawn, which is the same as refitting on the resampled data.
+
+use shared::laws::{Law, ParamSpec};
+
+use super::objective::{Objective, Scale};
+
+pub struct Block {
+    pub law: Box<dyn Law>,
+    pub observed: Vec<f64>,
+    pub weights: Vec<f64>,
+    /// The group (index into [`Problem::groups`]) of each point.
+    pub group_of: Vec<usize>,
+}
+
+pub struct Problem {
+    pub specs: &'static [ParamSpec],
+    pub blocks: Vec<Block>,
+    /// Group names (runs).
+    pub groups: Vec<String>,
+    pub objective: Objective,
+}
+
+impl Problem {
+    pub fn n_params(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Every group counted once.
+    pub fn unit_counts(&self) -> Vec<f64> {
+        vec![1.0; self.groups.len()]
+    }
+
+    /// Points with a non-zero count.
+    pub fn n_points(&self, counts: &[f64]) -> usize {
+        self.blocks.iter().flat_map(|b| &b.group_of).filter(|&&g| counts[g] > 0.0).count()
+    }
+
+    /// The objective at full parameters `p`, each group weighted by `counts`, with its
+    /// gradient when asked. +inf where the law cannot be evaluated.
+    pub fn value(&self, p: &[f64], counts: &[f64], mut grad: Option<&mut [f64]>) -> f64 {
+        let n_params = self.n_params();
+        if let Some(g) = grad.as_deref_mut() {
+            g.fill(0.0);
+        }
+        let mut block_grad = vec![0.0; n_params];
+        let mut total = 0.0;
+        for block in &self.blocks {
+            let n = block.observed.len();
+            let mut predicted = vec![0.0; n];
+            let mut jac = grad.as_ref().map(|_| vec![0.0; n * n_params]);
+            if block.law.eval(p, &mut predicted, jac.as_deref_mut()).is_err() {
+                return f64::INFINITY;
+            }
+            let weights: Vec<f64> = block.weights.iter().zip(&block.group_of).map(|(w, &g)| w * counts[g]).collect();
+            let want_grad = grad.is_some();
+            total += self.objective.value(
+                &block.observed,
+                &weights,
+                &predicted,
+                jac.as_deref(),
+                want_grad.then_some(&mut block_grad[..]),
+            );
+            if let Some(g) = grad.as_deref_mut() {
+                for (a, b) in g.iter_mut().zip(&block_grad) {
+                    *a += b;
+                }
+            }
+        }
+        if total.is_finite() { total } else { f64::INFINITY }
+    }
+
+    /// Observed and predicted losses of each group, in group order.
+    pub fn per_group(&self, p: &[f64]) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let mut out = vec![(Vec::new(), Vec::new()); self.groups.len()];
+        for block in &self.blocks {
+            let predicted = block.law.predict(p).unwrap_or_else(|_| vec![f64::NAN; block.observed.len()]);
+            for (i, &g) in block.group_of.iter().enumerate() {
+                out[g].0.push(block.observed[i]);
+                out[g].1.push(predicted[i]);
+            }
+        }
+        out
+    }
+
+    /// Residuals (on the objective's scale) of points with a non-zero count, their
+    /// Jacobian over the free parameters (row-major `n x free.len()`) and their weights.
+    pub fn residuals(&self, p: &[f64], counts: &[f64], free: &[usize]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let n_params = self.n_params();
+        let (mut r, mut jr, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        for block in &self.blocks {
+            let (predicted, jac) = block.law.predict_with_jacobian(p).ok()?;
+            for i in 0..block.observed.len() {
+                let weight = block.weights[i] * counts[block.group_of[i]];
+                if weight == 0.0 {
+                    continue;
+                }
+                let ri = self.objective.residual(block.observed[i], predicted[i])?;
+                let slope = match self.objective.scale {
+                    Scale::Log => -1.0 / predicted[i],
+                    Scale::Raw => -1.0,
+                };
+                r.push(ri);
+                w.push(weight);
+                jr.extend(free.iter().map(|&j| slope * jac[i * n_params + j]));
+            }
+        }
+        Some((r, jr, w))
+    }
+}
