@@ -24,6 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app and the JSON API.
     Serve(ServeArgs),
+    /// Fit a law to runs in log files and print its report.
+    Fit(crate::cli_fit::FitArgs),
+    /// Forecast a loss curve under a schedule from a saved fit.
+    Predict(crate::cli_fit::PredictArgs),
     /// Write the synthetic demo runs (see `fixtures/README.md`).
     DemoData {
         /// Folder to write into.
@@ -68,6 +72,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::DemoData { out } => crate::demo::write(&out),
+        Command::Fit(args) => crate::cli_fit::run_fit(args),
+        Command::Predict(args) => crate::cli_fit::run_predict(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

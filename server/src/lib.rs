@@ -5,11 +5,12 @@
 //! - [`store`]: SQLite (the only module that knows SQL);
 //! - [`fit`]: fitting laws to runs (the only module that knows argmin);
 //! - [`api`]: HTTP (the only module that knows axum);
-//! - [`cli`]: the `curvecast` command line;
+//! - [`cli`]: the `curvecast` command line (`cli_fit`: its `fit` and `predict`);
 //! - [`demo`]: loads the demo runs of `fixtures/demo` into an empty store.
 
 pub mod api;
 pub mod cli;
+mod cli_fit;
 pub mod demo;
 pub mod fit;
 pub mod ingest;

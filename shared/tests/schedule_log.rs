@@ -297,3 +297,36 @@ fn absurd_logs_do_not_panic() {
     }
     assert!(reconstruct(&[(u64::MAX, 1.0)], 10, BeforeFirst::RampFromZero).is_ok());
 }
+
+/// A real, long log: LLM360's Mamba-3B run (44k logged steps up to 176k; a warmup then a
+/// cosine decay). The cosine fit reproduces the logged LR within 0.1% of the peak.
+#[test]
+fn fit_a_long_real_log() {
+    let (_, rows) = common::read_csv("llm360/llm360Mamba3B.csv");
+    let pts: Vec<(u64, f64)> = rows
+        .iter()
+        .map(|r| (r[0].parse().unwrap(), r[2].parse().unwrap()))
+        .collect();
+    let t0 = std::time::Instant::now();
+    let fit = fit_schedule(&pts, ScheduleFamily::Cosine, &FitOptions::default()).unwrap();
+    println!(
+        "{} rmse {:e} max {:e} in {:?}",
+        fit.schedule,
+        fit.rmse,
+        fit.max_abs_error,
+        t0.elapsed()
+    );
+    assert!(
+        fit.max_abs_error < 1e-3 * fit.schedule.peak(),
+        "{} {:e}",
+        fit.schedule,
+        fit.max_abs_error
+    );
+    let rebuilt = reconstruct(
+        &pts,
+        fit.schedule.total() as usize,
+        BeforeFirst::RampFromZero,
+    )
+    .unwrap();
+    assert_eq!(rebuilt.len() as u64, fit.schedule.total());
+}

@@ -8,10 +8,11 @@ pub mod laws;
 mod metrics;
 pub mod objective;
 pub mod optimize;
+pub mod predict;
 pub mod problem;
 pub mod report;
 mod transform;
-mod uncertainty;
+pub(crate) mod uncertainty;
 
 use std::collections::BTreeMap;
 

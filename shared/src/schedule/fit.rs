@@ -7,7 +7,8 @@
 //! rates at each candidate by non-negative linear least squares (closed form, 2x2).
 //! The geometric WSD adds a golden-section search over `ln(final/peak)`.
 //!
-//! The objective is the plain sum of squared LR residuals. Parameters the log cannot
+//! The objective is the plain sum of squared LR residuals (over at most
+//! [`MAX_SEARCH_POINTS`] evenly thinned points). Parameters the log cannot
 //! identify should be fixed through [`FitOptions`]: when the log starts after the warmup
 //! the warmup length is unidentifiable, and the fit then reports the largest warmup that
 //! fits equally well (the warmup is taken to end at the first logged peak).
@@ -78,7 +79,8 @@ pub fn fit_schedule(
     opts: &FitOptions,
 ) -> Result<ScheduleFit, ScheduleError> {
     let pts = clean_points(points)?;
-    let problem = Problem::new(&pts, family, opts);
+    let search_pts = thin(&pts, MAX_SEARCH_POINTS);
+    let problem = Problem::new(&search_pts, family, opts);
     let mut best = pattern_search(&problem.ranges, |x| problem.solve(x).0);
     if opts.warmup.is_none() {
         best[0] = problem.widest_flat_warmup(&best);
@@ -92,6 +94,22 @@ pub fn fit_schedule(
         rmse,
         max_abs_error,
     })
+}
+
+/// Longer logs are thinned evenly (first and last point kept) for the structure search;
+/// the reported residuals use every point.
+pub const MAX_SEARCH_POINTS: usize = 2000;
+
+fn thin(pts: &[(u64, f64)], max: usize) -> Vec<(u64, f64)> {
+    if pts.len() <= max {
+        return pts.to_vec();
+    }
+    let stride = pts.len().div_ceil(max);
+    let mut out: Vec<(u64, f64)> = pts.iter().step_by(stride).copied().collect();
+    if out.last() != pts.last() {
+        out.extend(pts.last().copied());
+    }
+    out
 }
 
 /// Fits every family and returns the best one; a more complex family must beat a simpler

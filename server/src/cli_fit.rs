@@ -1,0 +1,173 @@
+//! `curvecast fit` and `curvecast predict`: fitting laws to log files and forecasting
+//! from a saved fit, without the server.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use shared::schedule::{BeforeFirst, Schedule, reconstruct};
+
+use crate::fit::laws::{self, Convention, CurveRun, Exclusion, LawName, LawSettings};
+use crate::fit::predict::{SavedFit, predict_curve};
+use crate::fit::{FitOptions, fit, report};
+use crate::ingest::{self, Limits, ParsedRun};
+
+#[derive(clap::Args, Debug)]
+pub struct FitArgs {
+    /// momentum, multipower, chinchilla, kaplan-n, kaplan-d, kaplan-nd, kaplan-ns, power.
+    #[arg(long)]
+    pub law: String,
+    /// Runs to fit (default: every run not held out).
+    #[arg(long = "train", num_args = 1..)]
+    pub train: Vec<String>,
+    /// Runs to keep out of the fit and report errors on.
+    #[arg(long = "holdout", num_args = 1..)]
+    pub holdout: Vec<String>,
+    /// A schedule for runs without a logged LR: `SPEC` for all, or `RUN=SPEC`.
+    #[arg(long = "schedule")]
+    pub schedules: Vec<String>,
+    /// Index convention of the schedule laws: `code` (the authors' released code) or `paper`.
+    #[arg(long, default_value = "code")]
+    pub convention: String,
+    /// Leave out points before this step (e.g. the warmup).
+    #[arg(long)]
+    pub skip_before: Option<usize>,
+    /// Bootstrap resamples (whole runs); 0 for none.
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the fit (for `curvecast predict --fit`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PredictArgs {
+    /// A fit saved by `curvecast fit --out`.
+    #[arg(long)]
+    pub fit: PathBuf,
+    /// The schedule to forecast, e.g. `wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt`.
+    #[arg(long, conflicts_with = "lr_from")]
+    pub schedule: Option<String>,
+    /// Take the learning rates from a log file's `lr` column instead.
+    #[arg(long)]
+    pub lr_from: Option<PathBuf>,
+    /// Steps between predicted points.
+    #[arg(long, default_value_t = 100)]
+    pub every: usize,
+    /// Output file: `.csv` or `.json` (default: CSV on standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
+    let law = LawName::parse(&args.law)?;
+    if !law.is_schedule_law() {
+        bail!("`curvecast fit` reads loss curves for the schedule laws (momentum, multipower); scaling tables come with the table ingestion");
+    }
+    let convention = match args.convention.as_str() {
+        "code" => Convention::Code,
+        "paper" => Convention::Paper,
+        other => bail!("unknown convention '{other}': use `code` or `paper`"),
+    };
+    let schedules = parse_schedules(&args.schedules)?;
+    let mut runs = Vec::new();
+    for path in &args.files {
+        for run in read_runs(path)? {
+            if !args.train.is_empty() && !args.train.contains(&run.name) && !args.holdout.contains(&run.name) {
+                continue;
+            }
+            runs.push(curve_run(run, &schedules)?);
+        }
+    }
+    let settings = LawSettings { convention, ..LawSettings::default() };
+    let exclusion = Exclusion { before_step: args.skip_before, ..Exclusion::default() };
+    let prepared = laws::prepare_curves(law, &runs, &args.holdout, &exclusion, &settings)?;
+    let fitted = fit(prepared, &FitOptions { bootstrap: args.bootstrap, ..FitOptions::default() })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&fitted.report)?);
+    } else {
+        print!("{}", report::text(&fitted.report));
+    }
+    if let Some(out) = args.out {
+        let saved = SavedFit { law, settings, params: fitted.params, report: fitted.report };
+        std::fs::write(&out, serde_json::to_vec_pretty(&saved)?).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
+    let text = std::fs::read(&args.fit).with_context(|| format!("reading {}", args.fit.display()))?;
+    let saved: SavedFit = serde_json::from_slice(&text).with_context(|| format!("{} is not a saved fit", args.fit.display()))?;
+    let lrs = match (&args.schedule, &args.lr_from) {
+        (Some(spec), _) => spec.parse::<Schedule>().map_err(|e| anyhow::anyhow!("--schedule: {e}"))?.to_array(),
+        (None, Some(path)) => {
+            let runs = read_runs(path)?;
+            let [run] = &runs[..] else { bail!("{}: expected one run, found {}", path.display(), runs.len()) };
+            let lr = run.series.get("lr").with_context(|| format!("{}: no lr column", path.display()))?;
+            logged_lrs(lr, lr.steps.last().map_or(0, |&s| s as usize + 1))?
+        }
+        (None, None) => bail!("give --schedule SPEC or --lr-from FILE"),
+    };
+    let steps: Vec<usize> = (args.every.max(1)..lrs.len()).step_by(args.every.max(1)).collect();
+    let points = predict_curve(&saved, &lrs, &steps)?;
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let output = match args.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+        Some("json") => serde_json::to_string_pretty(&points)?,
+        None | Some("csv") => {
+            let mut csv = String::from("step,loss,lower,upper\n");
+            for p in &points {
+                csv.push_str(&format!("{},{},{},{}\n", p.step, p.loss, opt(p.lower), opt(p.upper)));
+            }
+            csv
+        }
+        Some(other) => bail!("unknown output format '.{other}': use .csv or .json"),
+    };
+    match args.out {
+        Some(path) => std::fs::write(&path, output).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{output}"),
+    }
+    Ok(())
+}
+
+fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(ingest::ingest(&name, &bytes, &Limits::default())?.runs)
+}
+
+/// `SPEC` (key "") or `RUN=SPEC`.
+fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<String, Schedule>> {
+    specs
+        .iter()
+        .map(|s| {
+            let (run, spec) = match s.split_once('=') {
+                Some((run, spec)) if !run.contains(':') => (run.to_string(), spec),
+                _ => (String::new(), s.as_str()),
+            };
+            let schedule = spec.parse::<Schedule>().map_err(|e| anyhow::anyhow!("--schedule {s}: {e}"))?;
+            Ok((run, schedule))
+        })
+        .collect()
+}
+
+fn curve_run(run: ParsedRun, schedules: &BTreeMap<String, Schedule>) -> anyhow::Result<CurveRun> {
+    let loss = &run.series["loss"];
+    let steps: Vec<usize> = loss.steps.iter().map(|&s| s as usize).collect();
+    let len = steps.last().map_or(0, |s| s + 1);
+    let lrs = match (schedules.get(&run.name).or(schedules.get("")), run.series.get("lr")) {
+        (Some(schedule), _) => schedule.to_array_len(len.max(schedule.total() as usize)),
+        (None, Some(lr)) => logged_lrs(lr, len)?,
+        (None, None) => bail!("run '{}' has no learning rate: log an lr column or give --schedule", run.name),
+    };
+    Ok(CurveRun { name: run.name, steps, loss: loss.values.clone(), lrs })
+}
+
+/// Per-step learning rates from a logged (usually sparse) lr series.
+fn logged_lrs(lr: &shared::api::Series, len: usize) -> anyhow::Result<Vec<f64>> {
+    let points: Vec<(u64, f64)> = lr.steps.iter().zip(&lr.values).map(|(&s, &v)| (s as u64, v)).collect();
+    reconstruct(&points, len, BeforeFirst::RampFromZero).map_err(|e| anyhow::anyhow!("the logged learning rates: {e}"))
+}
