@@ -66,7 +66,9 @@ pub struct PredictArgs {
 pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
     let law = LawName::parse(&args.law)?;
     if !law.is_schedule_law() {
-        bail!("`curvecast fit` reads loss curves for the schedule laws (momentum, multipower); scaling tables come with the table ingestion");
+        bail!(
+            "`curvecast fit` reads loss curves for the schedule laws (momentum, multipower); scaling tables come with the table ingestion"
+        );
     }
     let convention = match args.convention.as_str() {
         "code" => Convention::Code,
@@ -77,57 +79,103 @@ pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for path in &args.files {
         for run in read_runs(path)? {
-            if !args.train.is_empty() && !args.train.contains(&run.name) && !args.holdout.contains(&run.name) {
+            if !args.train.is_empty()
+                && !args.train.contains(&run.name)
+                && !args.holdout.contains(&run.name)
+            {
                 continue;
             }
             runs.push(curve_run(run, &schedules)?);
         }
     }
-    let settings = LawSettings { convention, ..LawSettings::default() };
-    let exclusion = Exclusion { before_step: args.skip_before, ..Exclusion::default() };
+    let settings = LawSettings {
+        convention,
+        ..LawSettings::default()
+    };
+    let exclusion = Exclusion {
+        before_step: args.skip_before,
+        ..Exclusion::default()
+    };
     let prepared = laws::prepare_curves(law, &runs, &args.holdout, &exclusion, &settings)?;
-    let fitted = fit(prepared, &FitOptions { bootstrap: args.bootstrap, ..FitOptions::default() })?;
+    let fitted = fit(
+        prepared,
+        &FitOptions {
+            bootstrap: args.bootstrap,
+            ..FitOptions::default()
+        },
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&fitted.report)?);
     } else {
         print!("{}", report::text(&fitted.report));
     }
     if let Some(out) = args.out {
-        let saved = SavedFit { law, settings, params: fitted.params, report: fitted.report };
-        std::fs::write(&out, serde_json::to_vec_pretty(&saved)?).with_context(|| format!("writing {}", out.display()))?;
+        let saved = SavedFit {
+            law,
+            settings,
+            params: fitted.params,
+            report: fitted.report,
+        };
+        std::fs::write(&out, serde_json::to_vec_pretty(&saved)?)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
 }
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
-    let text = std::fs::read(&args.fit).with_context(|| format!("reading {}", args.fit.display()))?;
-    let saved: SavedFit = serde_json::from_slice(&text).with_context(|| format!("{} is not a saved fit", args.fit.display()))?;
+    let text =
+        std::fs::read(&args.fit).with_context(|| format!("reading {}", args.fit.display()))?;
+    let saved: SavedFit = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a saved fit", args.fit.display()))?;
     let lrs = match (&args.schedule, &args.lr_from) {
-        (Some(spec), _) => spec.parse::<Schedule>().map_err(|e| anyhow::anyhow!("--schedule: {e}"))?.to_array(),
+        (Some(spec), _) => spec
+            .parse::<Schedule>()
+            .map_err(|e| anyhow::anyhow!("--schedule: {e}"))?
+            .to_array(),
         (None, Some(path)) => {
             let runs = read_runs(path)?;
-            let [run] = &runs[..] else { bail!("{}: expected one run, found {}", path.display(), runs.len()) };
-            let lr = run.series.get("lr").with_context(|| format!("{}: no lr column", path.display()))?;
+            let [run] = &runs[..] else {
+                bail!("{}: expected one run, found {}", path.display(), runs.len())
+            };
+            let lr = run
+                .series
+                .get("lr")
+                .with_context(|| format!("{}: no lr column", path.display()))?;
             logged_lrs(lr, lr.steps.last().map_or(0, |&s| s as usize + 1))?
         }
         (None, None) => bail!("give --schedule SPEC or --lr-from FILE"),
     };
-    let steps: Vec<usize> = (args.every.max(1)..lrs.len()).step_by(args.every.max(1)).collect();
+    let steps: Vec<usize> = (args.every.max(1)..lrs.len())
+        .step_by(args.every.max(1))
+        .collect();
     let points = predict_curve(&saved, &lrs, &steps)?;
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let output = match args.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+    let output = match args
+        .out
+        .as_ref()
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+    {
         Some("json") => serde_json::to_string_pretty(&points)?,
         None | Some("csv") => {
             let mut csv = String::from("step,loss,lower,upper\n");
             for p in &points {
-                csv.push_str(&format!("{},{},{},{}\n", p.step, p.loss, opt(p.lower), opt(p.upper)));
+                csv.push_str(&format!(
+                    "{},{},{},{}\n",
+                    p.step,
+                    p.loss,
+                    opt(p.lower),
+                    opt(p.upper)
+                ));
             }
             csv
         }
         Some(other) => bail!("unknown output format '.{other}': use .csv or .json"),
     };
     match args.out {
-        Some(path) => std::fs::write(&path, output).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(&path, output).with_context(|| format!("writing {}", path.display()))?
+        }
         None => print!("{output}"),
     }
     Ok(())
@@ -135,7 +183,10 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
 
 fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(ingest::ingest(&name, &bytes, &Limits::default())?.runs)
 }
 
@@ -148,7 +199,9 @@ fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<String, Schedule
                 Some((run, spec)) if !run.contains(':') => (run.to_string(), spec),
                 _ => (String::new(), s.as_str()),
             };
-            let schedule = spec.parse::<Schedule>().map_err(|e| anyhow::anyhow!("--schedule {s}: {e}"))?;
+            let schedule = spec
+                .parse::<Schedule>()
+                .map_err(|e| anyhow::anyhow!("--schedule {s}: {e}"))?;
             Ok((run, schedule))
         })
         .collect()
@@ -158,16 +211,33 @@ fn curve_run(run: ParsedRun, schedules: &BTreeMap<String, Schedule>) -> anyhow::
     let loss = &run.series["loss"];
     let steps: Vec<usize> = loss.steps.iter().map(|&s| s as usize).collect();
     let len = steps.last().map_or(0, |s| s + 1);
-    let lrs = match (schedules.get(&run.name).or(schedules.get("")), run.series.get("lr")) {
+    let lrs = match (
+        schedules.get(&run.name).or(schedules.get("")),
+        run.series.get("lr"),
+    ) {
         (Some(schedule), _) => schedule.to_array_len(len.max(schedule.total() as usize)),
         (None, Some(lr)) => logged_lrs(lr, len)?,
-        (None, None) => bail!("run '{}' has no learning rate: log an lr column or give --schedule", run.name),
+        (None, None) => bail!(
+            "run '{}' has no learning rate: log an lr column or give --schedule",
+            run.name
+        ),
     };
-    Ok(CurveRun { name: run.name, steps, loss: loss.values.clone(), lrs })
+    Ok(CurveRun {
+        name: run.name,
+        steps,
+        loss: loss.values.clone(),
+        lrs,
+    })
 }
 
 /// Per-step learning rates from a logged (usually sparse) lr series.
 fn logged_lrs(lr: &shared::api::Series, len: usize) -> anyhow::Result<Vec<f64>> {
-    let points: Vec<(u64, f64)> = lr.steps.iter().zip(&lr.values).map(|(&s, &v)| (s as u64, v)).collect();
-    reconstruct(&points, len, BeforeFirst::RampFromZero).map_err(|e| anyhow::anyhow!("the logged learning rates: {e}"))
+    let points: Vec<(u64, f64)> = lr
+        .steps
+        .iter()
+        .zip(&lr.values)
+        .map(|(&s, &v)| (s as u64, v))
+        .collect();
+    reconstruct(&points, len, BeforeFirst::RampFromZero)
+        .map_err(|e| anyhow::anyhow!("the logged learning rates: {e}"))
 }

@@ -4,12 +4,22 @@
 use std::process::Command;
 
 fn curvecast(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_curvecast")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_curvecast"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn data(file: &str) -> String {
-    format!("{}/../../shared/data/multipowerlaw/csv_25/{file}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../shared/data/multipowerlaw/csv_25/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 #[test]
@@ -17,30 +27,64 @@ fn fit_then_predict_a_new_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("fit.json");
     let (ok, stdout, stderr) = curvecast(&[
-        "fit", "--law", "momentum", "--holdout", "wsdcon_3", "--bootstrap", "20", "--out", saved.to_str().unwrap(),
-        &data("cosine_24000.csv"), &data("constant_24000.csv"), &data("wsdcon_3.csv"),
+        "fit",
+        "--law",
+        "momentum",
+        "--holdout",
+        "wsdcon_3",
+        "--bootstrap",
+        "20",
+        "--out",
+        saved.to_str().unwrap(),
+        &data("cosine_24000.csv"),
+        &data("constant_24000.csv"),
+        &data("wsdcon_3.csv"),
     ]);
     assert!(ok, "{stderr}");
-    for section in ["[[Fit Statistics]]", "[[Variables]]", "[[Correlations]]", "[[Held-out runs]]", "wsdcon_3"] {
+    for section in [
+        "[[Fit Statistics]]",
+        "[[Variables]]",
+        "[[Correlations]]",
+        "[[Held-out runs]]",
+        "wsdcon_3",
+    ] {
         assert!(stdout.contains(section), "missing {section} in\n{stdout}");
     }
     // The held-out error is small (the momentum law predicts wsdcon_3 to better than 1%).
-    let line = stdout.lines().skip_while(|l| !l.starts_with("[[Held-out")).find(|l| l.contains("wsdcon_3")).unwrap();
+    let line = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("[[Held-out"))
+        .find(|l| l.contains("wsdcon_3"))
+        .unwrap();
     let mean_rel: f64 = line.split_whitespace().nth(5).unwrap().parse().unwrap();
     assert!(mean_rel < 0.01, "{line}");
 
     let out = dir.path().join("forecast.csv");
     let (ok, _, stderr) = curvecast(&[
-        "predict", "--fit", saved.to_str().unwrap(), "--schedule", "wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt",
-        "--every", "1000", "--out", out.to_str().unwrap(),
+        "predict",
+        "--fit",
+        saved.to_str().unwrap(),
+        "--schedule",
+        "wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt",
+        "--every",
+        "1000",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
     let csv = std::fs::read_to_string(&out).unwrap();
-    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').map(|c| c.parse().unwrap()).collect()).collect();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
+        .collect();
     assert_eq!(csv.lines().next().unwrap(), "step,loss,lower,upper");
     assert_eq!(rows.len(), 23);
     for r in &rows {
-        assert!(r[2] <= r[1] + 1e-9 && r[1] <= r[3] + 1e-9, "band around the prediction: {r:?}");
+        assert!(
+            r[2] <= r[1] + 1e-9 && r[1] <= r[3] + 1e-9,
+            "band around the prediction: {r:?}"
+        );
     }
     // The loss falls over training and drops in the cooldown.
     assert!(rows[0][1] > rows[18][1] && rows[18][1] > rows[22][1]);
@@ -52,7 +96,11 @@ fn clear_errors_for_bad_requests() {
     assert!(!ok && stderr.contains("unknown law 'nonsense'"), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
     let no_lr = dir.path().join("no_lr.csv");
-    std::fs::write(&no_lr, "step,loss\n1,4.0\n2,3.9\n3,3.8\n4,3.7\n5,3.6\n6,3.5\n").unwrap();
+    std::fs::write(
+        &no_lr,
+        "step,loss\n1,4.0\n2,3.9\n3,3.8\n4,3.7\n5,3.6\n6,3.5\n",
+    )
+    .unwrap();
     let (ok, _, stderr) = curvecast(&["fit", "--law", "multipower", no_lr.to_str().unwrap()]);
     assert!(!ok && stderr.contains("has no learning rate"), "{stderr}");
 }

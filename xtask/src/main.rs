@@ -91,7 +91,7 @@ fn test() -> Result<()> {
     ensure_browser()?;
     dist(false)?;
     run(cargo().args(["build", "--package", "shared", "--target", WASM_TARGET]))?;
-    run(cargo().arg("test"))
+    run(cargo().args(["test", "--no-fail-fast"]))
 }
 
 /// Builds the Leptos app to wasm32, generates its JS glue with wasm-bindgen (as a

@@ -53,10 +53,16 @@ impl LawName {
     }
 
     pub fn parse(text: &str) -> Result<Self, FitError> {
-        Self::ALL.into_iter().find(|l| l.as_str() == text).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|l| l.as_str()).collect();
-            FitError::Input(format!("unknown law '{text}'; the laws are {}", names.join(", ")))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|l| l.as_str()).collect();
+                FitError::Input(format!(
+                    "unknown law '{text}'; the laws are {}",
+                    names.join(", ")
+                ))
+            })
     }
 
     /// Whether the law predicts a loss curve from a learning-rate schedule.
@@ -66,11 +72,15 @@ impl LawName {
 
     pub fn form(self) -> &'static str {
         match self {
-            LawName::Momentum => "L(s) = L0 + A S1(s)^-alpha - C S2(s); S1 = sum eta, S2 = sum m, m_i = lambda m_(i-1) + eta_(i-1) - eta_i",
+            LawName::Momentum => {
+                "L(s) = L0 + A S1(s)^-alpha - C S2(s); S1 = sum eta, S2 = sum m, m_i = lambda m_(i-1) + eta_(i-1) - eta_i"
+            }
             LawName::Multipower => {
                 "L(t) = L0 + A (S1(t) + S_W)^-alpha - B sum_k (eta_(k-1) - eta_k) G(eta_k^-gamma S_k(t)), G(x) = 1 - (C x + 1)^-beta"
             }
-            LawName::Chinchilla => "log L = LSE(a - alpha log N, b - beta log D, e); L = E + A/N^alpha + B/D^beta",
+            LawName::Chinchilla => {
+                "log L = LSE(a - alpha log N, b - beta log D, e); L = E + A/N^alpha + B/D^beta"
+            }
             LawName::KaplanN => "L(N) = (N_c / N)^alpha_N",
             LawName::KaplanD => "L(D) = (D_c / D)^alpha_D",
             LawName::KaplanNd => "L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D",
@@ -139,7 +149,10 @@ pub struct LawSettings {
 
 impl Default for LawSettings {
     fn default() -> Self {
-        Self { convention: Convention::Code, lambda: 0.999 }
+        Self {
+            convention: Convention::Code,
+            lambda: 0.999,
+        }
     }
 }
 
@@ -152,7 +165,10 @@ pub fn prepare_curves(
     settings: &LawSettings,
 ) -> Result<Prepared, FitError> {
     if !law.is_schedule_law() {
-        return Err(FitError::Input(format!("{} is fitted to a table of (N, D, loss), not to loss curves", law.as_str())));
+        return Err(FitError::Input(format!(
+            "{} is fitted to a table of (N, D, loss), not to loss curves",
+            law.as_str()
+        )));
     }
     check_holdout(holdout, runs.iter().map(|r| r.name.as_str()))?;
     let mut excluded = Vec::new();
@@ -162,10 +178,16 @@ pub fn prepare_curves(
     let mut min_loss = f64::INFINITY;
     for run in &kept {
         if run.steps.is_empty() {
-            return Err(FitError::Input(format!("run '{}' has no points left after the exclusions", run.name)));
+            return Err(FitError::Input(format!(
+                "run '{}' has no points left after the exclusions",
+                run.name
+            )));
         }
         if run.lrs.iter().all(|&v| v == 0.0) {
-            return Err(FitError::Input(format!("run '{}': the learning rate is zero at every step", run.name)));
+            return Err(FitError::Input(format!(
+                "run '{}': the learning rate is zero at every step",
+                run.name
+            )));
         }
         if let Some(&last) = run.steps.iter().max() {
             if last >= run.lrs.len() {
@@ -179,15 +201,22 @@ pub fn prepare_curves(
         let boxed: Box<dyn Law> = match law {
             LawName::Momentum => {
                 let convention = match settings.convention {
-                    Convention::Code => WarmupConvention::AtPeak { warmup: warmup_len(&run.lrs) },
+                    Convention::Code => WarmupConvention::AtPeak {
+                        warmup: warmup_len(&run.lrs),
+                    },
                     Convention::Paper => WarmupConvention::Literal,
                 };
-                Box::new(MomentumLaw::new(&run.lrs, &run.steps, settings.lambda, convention).map_err(law_error)?)
+                Box::new(
+                    MomentumLaw::new(&run.lrs, &run.steps, settings.lambda, convention)
+                        .map_err(law_error)?,
+                )
             }
             _ => {
                 let convention = match settings.convention {
                     Convention::Code => MplConvention::AuthorsCode,
-                    Convention::Paper => MplConvention::Paper { warmup: warmup_len(&run.lrs) },
+                    Convention::Paper => MplConvention::Paper {
+                        warmup: warmup_len(&run.lrs),
+                    },
                 };
                 Box::new(MultiPowerLaw::new(&run.lrs, &run.steps, convention).map_err(law_error)?)
             }
@@ -226,9 +255,17 @@ pub fn prepare_curves(
 }
 
 /// Prepares a table law on scaling rows.
-pub fn prepare_table(law: LawName, rows: &[TableRow], holdout: &[String], exclusion: &Exclusion) -> Result<Prepared, FitError> {
+pub fn prepare_table(
+    law: LawName,
+    rows: &[TableRow],
+    holdout: &[String],
+    exclusion: &Exclusion,
+) -> Result<Prepared, FitError> {
     if law.is_schedule_law() {
-        return Err(FitError::Input(format!("{} is fitted to loss curves with learning rates, not to a table", law.as_str())));
+        return Err(FitError::Input(format!(
+            "{} is fitted to loss curves with learning rates, not to a table",
+            law.as_str()
+        )));
     }
     check_holdout(holdout, rows.iter().map(|r| r.run.as_str()))?;
     let mut excluded = Vec::new();
@@ -236,13 +273,25 @@ pub fn prepare_table(law: LawName, rows: &[TableRow], holdout: &[String], exclus
     if exclusion.highest_loss > 0 {
         rows.sort_by(|a, b| b.loss.total_cmp(&a.loss));
         for r in rows.drain(..exclusion.highest_loss.min(rows.len())) {
-            excluded.push(format!("run '{}' (loss {}): among the {} highest losses", r.run, r.loss, exclusion.highest_loss));
+            excluded.push(format!(
+                "run '{}' (loss {}): among the {} highest losses",
+                r.run, r.loss, exclusion.highest_loss
+            ));
         }
     }
-    let (train_rows, held_rows): (Vec<&TableRow>, Vec<&TableRow>) = rows.into_iter().partition(|r| !holdout.contains(&r.run));
+    let (train_rows, held_rows): (Vec<&TableRow>, Vec<&TableRow>) =
+        rows.into_iter().partition(|r| !holdout.contains(&r.run));
     let train = table_problem(law, &train_rows)?;
-    let specs = train.as_ref().map(|p| p.specs).ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))?;
-    let held = table_problem(law, &held_rows)?.unwrap_or_else(|| Problem { specs, blocks: Vec::new(), groups: Vec::new(), objective: Objective::default() });
+    let specs = train
+        .as_ref()
+        .map(|p| p.specs)
+        .ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))?;
+    let held = table_problem(law, &held_rows)?.unwrap_or_else(|| Problem {
+        specs,
+        blocks: Vec::new(),
+        groups: Vec::new(),
+        objective: Objective::default(),
+    });
     let (train, held) = (train.expect("checked above"), held);
     let (starts, start_grid) = grid(specs);
     Ok(Prepared {
@@ -261,18 +310,34 @@ pub fn prepare_table(law: LawName, rows: &[TableRow], holdout: &[String], exclus
 
 /// The law's parameters, from the first run to fit; an error when there is none.
 fn specs_of(train: &[(String, Box<dyn Law>, Vec<f64>)]) -> Result<&'static [ParamSpec], FitError> {
-    train.first().map(|g| g.1.param_specs()).ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))
+    train
+        .first()
+        .map(|g| g.1.param_specs())
+        .ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))
 }
 
 /// One block per curve, each curve its own group.
-fn curve_problem(specs: &'static [ParamSpec], runs: Vec<(String, Box<dyn Law>, Vec<f64>)>) -> Problem {
+fn curve_problem(
+    specs: &'static [ParamSpec],
+    runs: Vec<(String, Box<dyn Law>, Vec<f64>)>,
+) -> Problem {
     let mut groups = Vec::new();
     let mut blocks = Vec::new();
     for (g, (name, law, observed)) in runs.into_iter().enumerate() {
         groups.push(name);
-        blocks.push(Block { law, weights: vec![1.0; observed.len()], group_of: vec![g; observed.len()], observed });
+        blocks.push(Block {
+            law,
+            weights: vec![1.0; observed.len()],
+            group_of: vec![g; observed.len()],
+            observed,
+        });
     }
-    Problem { specs, blocks, groups, objective: Objective::default() }
+    Problem {
+        specs,
+        blocks,
+        groups,
+        objective: Objective::default(),
+    }
 }
 
 /// One block for all the rows (a single law call), grouped by run name.
@@ -294,32 +359,63 @@ fn table_problem(law: LawName, rows: &[&TableRow]) -> Result<Option<Problem>, Fi
     let col = |f: fn(&TableRow) -> Option<f64>, what: &str| -> Result<Vec<f64>, FitError> {
         rows.iter()
             .map(|r| {
-                f(r).filter(|v| v.is_finite() && *v > 0.0)
-                    .ok_or_else(|| FitError::Input(format!("run '{}': {what} is missing or not a positive number", r.run)))
+                f(r).filter(|v| v.is_finite() && *v > 0.0).ok_or_else(|| {
+                    FitError::Input(format!(
+                        "run '{}': {what} is missing or not a positive number",
+                        r.run
+                    ))
+                })
             })
             .collect()
     };
     let boxed: Box<dyn Law> = match law {
-        LawName::Chinchilla => Box::new(ChinchillaLaw::new(&col(|r| r.n, "N")?, &col(|r| r.d, "D")?).map_err(law_error)?),
+        LawName::Chinchilla => Box::new(
+            ChinchillaLaw::new(&col(|r| r.n, "N")?, &col(|r| r.d, "D")?).map_err(law_error)?,
+        ),
         LawName::KaplanN => Box::new(KaplanPowerLaw::new(&col(|r| r.n, "N")?).map_err(law_error)?),
         LawName::KaplanD => Box::new(KaplanPowerLaw::new(&col(|r| r.d, "D")?).map_err(law_error)?),
-        LawName::KaplanNd => Box::new(KaplanNDLaw::new(&col(|r| r.n, "N")?, &col(|r| r.d, "D")?).map_err(law_error)?),
-        LawName::KaplanNs => Box::new(KaplanNSLaw::new(&col(|r| r.n, "N")?, &col(|r| r.x, "S_min")?).map_err(law_error)?),
+        LawName::KaplanNd => {
+            Box::new(KaplanNDLaw::new(&col(|r| r.n, "N")?, &col(|r| r.d, "D")?).map_err(law_error)?)
+        }
+        LawName::KaplanNs => Box::new(
+            KaplanNSLaw::new(&col(|r| r.n, "N")?, &col(|r| r.x, "S_min")?).map_err(law_error)?,
+        ),
         _ => Box::new(SaturatingPowerLaw::new(&col(|r| r.x, "x")?).map_err(law_error)?),
     };
     let observed: Vec<f64> = rows.iter().map(|r| r.loss).collect();
     let specs = boxed.param_specs();
-    let block = Block { law: boxed, weights: vec![1.0; observed.len()], group_of, observed };
-    Ok(Some(Problem { specs, blocks: vec![block], groups, objective: Objective::default() }))
+    let block = Block {
+        law: boxed,
+        weights: vec![1.0; observed.len()],
+        group_of,
+        observed,
+    };
+    Ok(Some(Problem {
+        specs,
+        blocks: vec![block],
+        groups,
+        objective: Objective::default(),
+    }))
 }
 
 /// The Cartesian product of the parameters' default starts.
 fn grid(specs: &[ParamSpec]) -> (Vec<Vec<f64>>, String) {
     let mut starts: Vec<Vec<f64>> = vec![Vec::new()];
     for spec in specs {
-        starts = starts.into_iter().flat_map(|s| spec.starts.iter().map(move |&v| [s.clone(), vec![v]].concat())).collect();
+        starts = starts
+            .into_iter()
+            .flat_map(|s| {
+                spec.starts
+                    .iter()
+                    .map(move |&v| [s.clone(), vec![v]].concat())
+            })
+            .collect();
     }
-    let text = specs.iter().map(|s| format!("{} in {:?}", s.name, s.starts)).collect::<Vec<_>>().join(", ");
+    let text = specs
+        .iter()
+        .map(|s| format!("{} in {:?}", s.name, s.starts))
+        .collect::<Vec<_>>()
+        .join(", ");
     let n = starts.len();
     (starts, format!("full grid: {text} ({n} starts)"))
 }
@@ -327,10 +423,16 @@ fn grid(specs: &[ParamSpec]) -> (Vec<Vec<f64>>, String) {
 /// Steps before the learning rate first reaches its maximum.
 fn warmup_len(lrs: &[f64]) -> usize {
     let peak = lrs.iter().copied().fold(0.0, f64::max);
-    lrs.iter().position(|&v| v >= peak * (1.0 - 1e-9)).unwrap_or(0)
+    lrs.iter()
+        .position(|&v| v >= peak * (1.0 - 1e-9))
+        .unwrap_or(0)
 }
 
-fn exclude_curve_points(runs: &[CurveRun], exclusion: &Exclusion, excluded: &mut Vec<String>) -> Vec<CurveRun> {
+fn exclude_curve_points(
+    runs: &[CurveRun],
+    exclusion: &Exclusion,
+    excluded: &mut Vec<String>,
+) -> Vec<CurveRun> {
     let mut kept: Vec<CurveRun> = runs.to_vec();
     for run in &mut kept {
         let first_step = run.steps.first().copied().unwrap_or(0);
@@ -343,22 +445,53 @@ fn exclude_curve_points(runs: &[CurveRun], exclusion: &Exclusion, excluded: &mut
         let keep: Vec<bool> = run
             .steps
             .iter()
-            .map(|&s| cutoff.is_none_or(|c| s >= c) && !exclusion.ranges.iter().any(|[a, b]| (*a..=*b).contains(&s)))
+            .map(|&s| {
+                cutoff.is_none_or(|c| s >= c)
+                    && !exclusion.ranges.iter().any(|[a, b]| (*a..=*b).contains(&s))
+            })
             .collect();
-        run.steps = run.steps.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| *s).collect();
-        run.loss = run.loss.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect();
+        run.steps = run
+            .steps
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| *s)
+            .collect();
+        run.loss = run
+            .loss
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(l, _)| *l)
+            .collect();
         if run.steps.len() < before {
-            excluded.push(format!("run '{}': {} points before step {:?} or in {:?}", run.name, before - run.steps.len(), cutoff, exclusion.ranges));
+            excluded.push(format!(
+                "run '{}': {} points before step {:?} or in {:?}",
+                run.name,
+                before - run.steps.len(),
+                cutoff,
+                exclusion.ranges
+            ));
         }
     }
     if exclusion.highest_loss > 0 {
-        let mut all: Vec<(f64, usize, usize)> =
-            kept.iter().enumerate().flat_map(|(r, run)| run.loss.iter().enumerate().map(move |(i, &l)| (l, r, i))).collect();
+        let mut all: Vec<(f64, usize, usize)> = kept
+            .iter()
+            .enumerate()
+            .flat_map(|(r, run)| run.loss.iter().enumerate().map(move |(i, &l)| (l, r, i)))
+            .collect();
         all.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut drop: Vec<(usize, usize)> = all.iter().take(exclusion.highest_loss).map(|&(_, r, i)| (r, i)).collect();
+        let mut drop: Vec<(usize, usize)> = all
+            .iter()
+            .take(exclusion.highest_loss)
+            .map(|&(_, r, i)| (r, i))
+            .collect();
         drop.sort_by(|a, b| b.cmp(a));
         for (r, i) in drop {
-            excluded.push(format!("run '{}', step {}: loss {} among the highest", kept[r].name, kept[r].steps[i], kept[r].loss[i]));
+            excluded.push(format!(
+                "run '{}', step {}: loss {} among the highest",
+                kept[r].name, kept[r].steps[i], kept[r].loss[i]
+            ));
             kept[r].steps.remove(i);
             kept[r].loss.remove(i);
         }
@@ -369,7 +502,11 @@ fn exclude_curve_points(runs: &[CurveRun], exclusion: &Exclusion, excluded: &mut
 /// Both schedule laws assume the peak LR of the fitted runs: say so when it changes.
 fn warn_peak_changes(runs: &[CurveRun], holdout: &[String], warnings: &mut Vec<String>) {
     let peak = |r: &CurveRun| r.lrs.iter().copied().fold(0.0, f64::max);
-    let fitted: Vec<f64> = runs.iter().filter(|r| !holdout.contains(&r.name)).map(peak).collect();
+    let fitted: Vec<f64> = runs
+        .iter()
+        .filter(|r| !holdout.contains(&r.name))
+        .map(peak)
+        .collect();
     for run in runs.iter().filter(|r| holdout.contains(&r.name)) {
         let p = peak(run);
         if !fitted.iter().any(|f| (f - p).abs() <= 1e-6 * f.abs()) {
@@ -381,10 +518,15 @@ fn warn_peak_changes(runs: &[CurveRun], holdout: &[String], warnings: &mut Vec<S
     }
 }
 
-fn check_holdout<'a>(holdout: &[String], names: impl Iterator<Item = &'a str> + Clone) -> Result<(), FitError> {
+fn check_holdout<'a>(
+    holdout: &[String],
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), FitError> {
     for h in holdout {
         if !names.clone().any(|n| n == h) {
-            return Err(FitError::Input(format!("held-out run '{h}' is not among the runs")));
+            return Err(FitError::Input(format!(
+                "held-out run '{h}' is not among the runs"
+            )));
         }
     }
     Ok(())

@@ -32,9 +32,15 @@ mod tests {
     #[test]
     fn perfect_and_known_errors() {
         let m = super::run_metrics("a", &[2.0, 4.0], &[2.0, 4.0]);
-        assert_eq!((m.r2, m.mae, m.rmse, m.worst_rel_error), (Some(1.0), 0.0, 0.0, 0.0));
+        assert_eq!(
+            (m.r2, m.mae, m.rmse, m.worst_rel_error),
+            (Some(1.0), 0.0, 0.0, 0.0)
+        );
         let m = super::run_metrics("a", &[2.0, 4.0], &[1.0, 4.0]);
-        assert_eq!((m.mae, m.mean_rel_error, m.worst_rel_error), (0.5, 0.25, 0.5));
-        assert!((m.r2.unwrap() - 0.75).abs() < 1e-12);
+        assert_eq!(
+            (m.mae, m.mean_rel_error, m.worst_rel_error),
+            (0.5, 0.25, 0.5)
+        );
+        assert!((m.r2.unwrap() - 0.5).abs() < 1e-12); // 1 - 1/2
     }
 }

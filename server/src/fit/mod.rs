@@ -92,22 +92,34 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
     for name in options.fixed.keys().chain(options.bounds.keys()) {
         if !names.contains(&name.as_str()) {
-            return Err(FitError::Input(format!("unknown parameter '{name}'; the law's parameters are {names:?}")));
+            return Err(FitError::Input(format!(
+                "unknown parameter '{name}'; the law's parameters are {names:?}"
+            )));
         }
     }
     let bounds: Vec<Bound> = specs
         .iter()
         .map(|s| {
-            let [lower, upper] = options.bounds.get(s.name).copied().unwrap_or([s.lower, s.upper]);
+            let [lower, upper] = options
+                .bounds
+                .get(s.name)
+                .copied()
+                .unwrap_or([s.lower, s.upper]);
             Bound { lower, upper }
         })
         .collect();
     for (s, b) in specs.iter().zip(&bounds) {
         if !(b.lower < b.upper) {
-            return Err(FitError::Input(format!("bounds of '{}' are empty: [{}, {}]", s.name, b.lower, b.upper)));
+            return Err(FitError::Input(format!(
+                "bounds of '{}' are empty: [{}, {}]",
+                s.name, b.lower, b.upper
+            )));
         }
     }
-    let fixed: Vec<Option<f64>> = specs.iter().map(|s| options.fixed.get(s.name).copied()).collect();
+    let fixed: Vec<Option<f64>> = specs
+        .iter()
+        .map(|s| options.fixed.get(s.name).copied())
+        .collect();
     let transform = Transform::new(bounds.clone(), fixed.clone());
     check_data(&prepared.train, transform.n_free())?;
 
@@ -115,7 +127,11 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let mut problem = prepared.train;
     problem.objective = options.objective;
     let train = problem.unit_counts();
-    let settings = Settings { threads: options.threads.max(1), max_iters: options.max_iters, ..Settings::default() };
+    let settings = Settings {
+        threads: options.threads.max(1),
+        max_iters: options.max_iters,
+        ..Settings::default()
+    };
 
     let starts: Vec<Vec<f64>> = prepared
         .starts
@@ -148,7 +164,10 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
                 continue;
             }
             let mut column: Vec<f64> = samples.iter().map(|s| s[j]).collect();
-            if let (Some(lo), Some(hi)) = (uncertainty::quantile(&mut column, tail), uncertainty::quantile(&mut column, 1.0 - tail)) {
+            if let (Some(lo), Some(hi)) = (
+                uncertainty::quantile(&mut column, tail),
+                uncertainty::quantile(&mut column, 1.0 - tail),
+            ) {
                 *ci = Some([lo, hi]);
             }
         }
@@ -189,11 +208,17 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let mut warnings = prepared.warnings;
     for p in &params {
         if p.stderr_missing.as_deref() == Some("at a bound") {
-            warnings.push(format!("{} ended at a bound ({}); widen its bounds or fix it", p.name, p.value));
+            warnings.push(format!(
+                "{} ended at a bound ({}); widen its bounds or fix it",
+                p.name, p.value
+            ));
         }
     }
     if !matches!(best.convergence, optimize::Convergence::Converged) {
-        warnings.push(format!("the best start did not converge: {:?}", best.convergence));
+        warnings.push(format!(
+            "the best start did not converge: {:?}",
+            best.convergence
+        ));
     }
     let report = FitReport {
         law: prepared.law,
@@ -207,7 +232,11 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         start_grid: prepared.start_grid,
         n_starts: starts.len(),
         excluded: prepared.excluded,
-        correlation_names: transform.free_indices().iter().map(|&j| specs[j].name.to_string()).collect(),
+        correlation_names: transform
+            .free_indices()
+            .iter()
+            .map(|&j| specs[j].name.to_string())
+            .collect(),
         correlations: covariance.correlations,
         params,
         objective_value: best.value,
@@ -222,7 +251,10 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         bootstrap,
         warnings,
     };
-    Ok(Fitted { params: best.params.clone(), report })
+    Ok(Fitted {
+        params: best.params.clone(),
+        report,
+    })
 }
 
 fn check_data(problem: &Problem, n_free: usize) -> Result<(), FitError> {
@@ -231,20 +263,33 @@ fn check_data(problem: &Problem, n_free: usize) -> Result<(), FitError> {
         return Err(FitError::Input("no points to fit".into()));
     }
     if n <= n_free {
-        return Err(FitError::Input(format!("{n} points cannot determine {n_free} free parameters")));
+        return Err(FitError::Input(format!(
+            "{n} points cannot determine {n_free} free parameters"
+        )));
     }
     for block in &problem.blocks {
-        if let Some(i) = block.observed.iter().position(|v| !v.is_finite() || *v <= 0.0) {
+        if let Some(i) = block
+            .observed
+            .iter()
+            .position(|v| !v.is_finite() || *v <= 0.0)
+        {
             return Err(FitError::Input(format!(
                 "run '{}': loss {} is not a positive finite number",
                 problem.groups[block.group_of[i]], block.observed[i]
             )));
         }
     }
-    let all = problem.blocks.iter().flat_map(|b| b.observed.iter().copied());
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let all = problem
+        .blocks
+        .iter()
+        .flat_map(|b| b.observed.iter().copied());
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     if hi - lo <= 1e-12 * hi.abs() {
-        return Err(FitError::Input(format!("the loss is constant ({lo}): there is nothing to fit")));
+        return Err(FitError::Input(format!(
+            "the loss is constant ({lo}): there is nothing to fit"
+        )));
     }
     Ok(())
 }

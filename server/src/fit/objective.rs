@@ -37,7 +37,11 @@ pub struct Objective {
 
 impl Default for Objective {
     fn default() -> Self {
-        Self { penalty: Penalty::Huber { delta: 1e-3 }, scale: Scale::Log, over_prediction_weight: 1.0 }
+        Self {
+            penalty: Penalty::Huber { delta: 1e-3 },
+            scale: Scale::Log,
+            over_prediction_weight: 1.0,
+        }
     }
 }
 
@@ -64,11 +68,20 @@ impl Objective {
     /// Penalty of one residual and its derivative.
     pub fn rho(&self, r: f64) -> (f64, f64) {
         let (value, slope) = match self.penalty {
-            Penalty::Huber { delta } if r.abs() > delta => (delta * (r.abs() - delta / 2.0), delta * r.signum()),
+            Penalty::Huber { delta } if r.abs() > delta => {
+                (delta * (r.abs() - delta / 2.0), delta * r.signum())
+            }
             _ => (r * r / 2.0, r),
         };
         // r < 0: the law predicts more than observed.
-        if r < 0.0 { (value * self.over_prediction_weight, slope * self.over_prediction_weight) } else { (value, slope) }
+        if r < 0.0 {
+            (
+                value * self.over_prediction_weight,
+                slope * self.over_prediction_weight,
+            )
+        } else {
+            (value, slope)
+        }
     }
 
     /// The objective and (if `grad` is given) its gradient over the parameters.
@@ -88,7 +101,9 @@ impl Objective {
         }
         let mut total = 0.0;
         for i in 0..observed.len() {
-            let Some(r) = self.residual(observed[i], predicted[i]) else { return f64::INFINITY };
+            let Some(r) = self.residual(observed[i], predicted[i]) else {
+                return f64::INFINITY;
+            };
             let (value, slope) = self.rho(r);
             total += weights[i] * value;
             if let (Some(g), Some(jac)) = (grad.as_deref_mut(), jac) {
@@ -116,12 +131,26 @@ mod tests {
         let jac: Vec<f64> = x.iter().flat_map(|&x| [1.0, x]).collect();
         for objective in [
             Objective::default(),
-            Objective { penalty: Penalty::LeastSquares, scale: Scale::Raw, over_prediction_weight: 3.0 },
-            Objective { penalty: Penalty::Huber { delta: 0.05 }, scale: Scale::Log, over_prediction_weight: 2.0 },
+            Objective {
+                penalty: Penalty::LeastSquares,
+                scale: Scale::Raw,
+                over_prediction_weight: 3.0,
+            },
+            Objective {
+                penalty: Penalty::Huber { delta: 0.05 },
+                scale: Scale::Log,
+                over_prediction_weight: 2.0,
+            },
         ] {
             let p = [3.3, -0.2];
             let mut grad = [0.0; 2];
-            objective.value(&observed, &weights, &predict(&p), Some(&jac), Some(&mut grad));
+            objective.value(
+                &observed,
+                &weights,
+                &predict(&p),
+                Some(&jac),
+                Some(&mut grad),
+            );
             for j in 0..2 {
                 let h = 1e-7;
                 let (mut up, mut down) = (p, p);
@@ -130,7 +159,11 @@ mod tests {
                 let fd = (objective.value(&observed, &weights, &predict(&up), None, None)
                     - objective.value(&observed, &weights, &predict(&down), None, None))
                     / (2.0 * h);
-                assert!((fd - grad[j]).abs() < 1e-6 * (1.0 + fd.abs()), "{objective:?} j={j}: {fd} vs {}", grad[j]);
+                assert!(
+                    (fd - grad[j]).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{objective:?} j={j}: {fd} vs {}",
+                    grad[j]
+                );
             }
         }
     }

@@ -45,7 +45,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { max_iters: 1000, polish: true, polish_iters: 100, threads: 2 }
+        Self {
+            max_iters: 1000,
+            polish: true,
+            polish_iters: 100,
+            threads: 2,
+        }
     }
 }
 
@@ -64,7 +69,10 @@ impl FreeProblem<'_> {
         let mut g = vec![0.0; p.len()];
         let value = self.problem.value(&p, self.counts, Some(&mut g));
         let free = self.transform.free_indices();
-        (value, free.iter().zip(&dp).map(|(&j, &d)| g[j] * d).collect())
+        (
+            value,
+            free.iter().zip(&dp).map(|(&j, &d)| g[j] * d).collect(),
+        )
     }
 }
 
@@ -90,8 +98,18 @@ impl Gradient for FreeProblem<'_> {
 }
 
 /// Minimises from one start (full parameter vector), groups weighted by `counts`.
-pub fn minimise(problem: &Problem, counts: &[f64], transform: &Transform, start: &[f64], settings: &Settings) -> Optimum {
-    let free = FreeProblem { problem, counts, transform };
+pub fn minimise(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    start: &[f64],
+    settings: &Settings,
+) -> Optimum {
+    let free = FreeProblem {
+        problem,
+        counts,
+        transform,
+    };
     let u0 = transform.to_free(start);
     let (best_u, convergence, evaluations) = if u0.is_empty() {
         (u0, Convergence::Converged, 0)
@@ -100,15 +118,33 @@ pub fn minimise(problem: &Problem, counts: &[f64], transform: &Transform, start:
     };
     let (params, _) = transform.to_params(&best_u);
     let value = problem.value(&params, counts, None);
-    let mut optimum = Optimum { start: Some(start.to_vec()), params, value, convergence, evaluations };
+    let mut optimum = Optimum {
+        start: Some(start.to_vec()),
+        params,
+        value,
+        convergence,
+        evaluations,
+    };
     if settings.polish {
-        polish_optimum(problem, counts, transform, &mut optimum, settings.polish_iters);
+        polish_optimum(
+            problem,
+            counts,
+            transform,
+            &mut optimum,
+            settings.polish_iters,
+        );
     }
     optimum
 }
 
 /// The polish often finishes what L-BFGS's line search could not.
-fn polish_optimum(problem: &Problem, counts: &[f64], transform: &Transform, optimum: &mut Optimum, iters: usize) {
+fn polish_optimum(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    optimum: &mut Optimum,
+    iters: usize,
+) {
     let (polished, value, steps) = polish(problem, counts, transform, &optimum.params, iters);
     optimum.evaluations += steps as u64;
     if value < optimum.value {
@@ -127,14 +163,21 @@ fn run_lbfgs(free: FreeProblem<'_>, u0: Vec<f64>, max_iters: u64) -> (Vec<f64>, 
         Ok(solver) => solver,
         Err(e) => return (u0, Convergence::Stopped(e.to_string()), 0),
     };
-    match Executor::new(free, solver).configure(|s| s.param(u0.clone()).max_iters(max_iters)).run() {
+    match Executor::new(free, solver)
+        .configure(|s| s.param(u0.clone()).max_iters(max_iters))
+        .run()
+    {
         Ok(result) => {
             let state = result.state();
             let evaluations = state.get_func_counts().values().sum();
             let best = state.get_best_param().cloned().unwrap_or(u0);
             let convergence = match state.get_termination_status() {
-                TerminationStatus::Terminated(TerminationReason::MaxItersReached) => Convergence::MaxIterations,
-                TerminationStatus::Terminated(TerminationReason::SolverConverged) => Convergence::Converged,
+                TerminationStatus::Terminated(TerminationReason::MaxItersReached) => {
+                    Convergence::MaxIterations
+                }
+                TerminationStatus::Terminated(TerminationReason::SolverConverged) => {
+                    Convergence::Converged
+                }
                 other => Convergence::Stopped(format!("{other:?}")),
             };
             (best, convergence, evaluations)
@@ -147,14 +190,22 @@ fn run_lbfgs(free: FreeProblem<'_>, u0: Vec<f64>, max_iters: u64) -> (Vec<f64>, 
 /// Damped Gauss-Newton on the residuals with IRLS weights (Huber and asymmetric
 /// penalties become weighted least squares around the current point); steps are
 /// clamped into the bounds and accepted only when the objective decreases.
-pub fn polish(problem: &Problem, counts: &[f64], transform: &Transform, start: &[f64], max_iters: usize) -> (Vec<f64>, f64, usize) {
+pub fn polish(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    start: &[f64],
+    max_iters: usize,
+) -> (Vec<f64>, f64, usize) {
     let free = transform.free_indices();
     let mut p = start.to_vec();
     let mut value = problem.value(&p, counts, None);
     let mut mu = 1e-3;
     let mut evaluations = 0;
     for _ in 0..max_iters {
-        let Some((r, jr, w)) = problem.residuals(&p, counts, &free) else { break };
+        let Some((r, jr, w)) = problem.residuals(&p, counts, &free) else {
+            break;
+        };
         let k = free.len();
         let n = r.len();
         let irls: Vec<f64> = r
@@ -165,7 +216,11 @@ pub fn polish(problem: &Problem, counts: &[f64], transform: &Transform, start: &
                     Penalty::Huber { delta } if ri.abs() > delta => delta / ri.abs(),
                     _ => 1.0,
                 };
-                let asym = if ri < 0.0 { problem.objective.over_prediction_weight } else { 1.0 };
+                let asym = if ri < 0.0 {
+                    problem.objective.over_prediction_weight
+                } else {
+                    1.0
+                };
                 wi * robust * asym
             })
             .collect();
@@ -179,7 +234,9 @@ pub fn polish(problem: &Problem, counts: &[f64], transform: &Transform, start: &
             for c in 0..k {
                 a[(c, c)] += mu * jtwj[(c, c)].max(1e-12);
             }
-            let Some(step) = a.lu().solve(&(-&g)) else { break };
+            let Some(step) = a.lu().solve(&(-&g)) else {
+                break;
+            };
             let mut candidate = p.clone();
             for (c, &jdx) in free.iter().enumerate() {
                 let bound = transform.bound(jdx);
@@ -209,18 +266,35 @@ const POLISHED: usize = 4;
 
 /// Runs L-BFGS from every start on `settings.threads` threads, then polishes the best
 /// few; returns all optima, the best first.
-pub fn multi_start(problem: &Problem, counts: &[f64], transform: &Transform, starts: &[Vec<f64>], settings: &Settings) -> Vec<Optimum> {
+pub fn multi_start(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    starts: &[Vec<f64>],
+    settings: &Settings,
+) -> Vec<Optimum> {
     let threads = settings.threads.max(1).min(starts.len().max(1));
     let chunk = starts.len().div_ceil(threads).max(1);
     let mut results: Vec<Optimum> = std::thread::scope(|scope| {
         let handles: Vec<_> = starts
             .chunks(chunk)
             .map(|chunk| {
-                let unpolished = Settings { polish: false, ..*settings };
-                scope.spawn(move || chunk.iter().map(|s| minimise(problem, counts, transform, s, &unpolished)).collect::<Vec<_>>())
+                let unpolished = Settings {
+                    polish: false,
+                    ..*settings
+                };
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|s| minimise(problem, counts, transform, s, &unpolished))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     results.sort_by(|a, b| a.value.total_cmp(&b.value));
     for optimum in results.iter_mut().take(POLISHED) {

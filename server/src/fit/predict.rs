@@ -7,9 +7,9 @@ use shared::laws::Law;
 use shared::laws::momentum::{MomentumLaw, WarmupConvention};
 use shared::laws::multipower::{MplConvention, MultiPowerLaw};
 
+use super::FitError;
 use super::laws::{Convention, LawName, LawSettings};
 use super::uncertainty::quantile;
-use super::FitError;
 
 /// What `curvecast fit --out` saves and `curvecast predict --fit` reads.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -30,38 +30,85 @@ pub struct PredictedPoint {
 }
 
 /// The law instance of a schedule law at `steps` of per-step learning rates `lrs`.
-pub fn schedule_law(law: LawName, settings: &LawSettings, lrs: &[f64], steps: &[usize]) -> Result<Box<dyn Law>, FitError> {
+pub fn schedule_law(
+    law: LawName,
+    settings: &LawSettings,
+    lrs: &[f64],
+    steps: &[usize],
+) -> Result<Box<dyn Law>, FitError> {
     let warmup = {
         let peak = lrs.iter().copied().fold(0.0, f64::max);
-        lrs.iter().position(|&v| v >= peak * (1.0 - 1e-9)).unwrap_or(0)
+        lrs.iter()
+            .position(|&v| v >= peak * (1.0 - 1e-9))
+            .unwrap_or(0)
     };
     let input = |e: shared::laws::LawError| FitError::Input(e.to_string());
     Ok(match (law, settings.convention) {
-        (LawName::Momentum, Convention::Code) => Box::new(MomentumLaw::new(lrs, steps, settings.lambda, WarmupConvention::AtPeak { warmup }).map_err(input)?),
-        (LawName::Momentum, Convention::Paper) => Box::new(MomentumLaw::new(lrs, steps, settings.lambda, WarmupConvention::Literal).map_err(input)?),
-        (LawName::Multipower, Convention::Code) => Box::new(MultiPowerLaw::new(lrs, steps, MplConvention::AuthorsCode).map_err(input)?),
-        (LawName::Multipower, Convention::Paper) => Box::new(MultiPowerLaw::new(lrs, steps, MplConvention::Paper { warmup }).map_err(input)?),
-        (other, _) => return Err(FitError::Input(format!("{} does not predict loss curves from a schedule", other.as_str()))),
+        (LawName::Momentum, Convention::Code) => Box::new(
+            MomentumLaw::new(
+                lrs,
+                steps,
+                settings.lambda,
+                WarmupConvention::AtPeak { warmup },
+            )
+            .map_err(input)?,
+        ),
+        (LawName::Momentum, Convention::Paper) => Box::new(
+            MomentumLaw::new(lrs, steps, settings.lambda, WarmupConvention::Literal)
+                .map_err(input)?,
+        ),
+        (LawName::Multipower, Convention::Code) => {
+            Box::new(MultiPowerLaw::new(lrs, steps, MplConvention::AuthorsCode).map_err(input)?)
+        }
+        (LawName::Multipower, Convention::Paper) => Box::new(
+            MultiPowerLaw::new(lrs, steps, MplConvention::Paper { warmup }).map_err(input)?,
+        ),
+        (other, _) => {
+            return Err(FitError::Input(format!(
+                "{} does not predict loss curves from a schedule",
+                other.as_str()
+            )));
+        }
     })
 }
 
 /// The predicted curve at `steps` with a band at the fit's CI level.
-pub fn predict_curve(fit: &SavedFit, lrs: &[f64], steps: &[usize]) -> Result<Vec<PredictedPoint>, FitError> {
+pub fn predict_curve(
+    fit: &SavedFit,
+    lrs: &[f64],
+    steps: &[usize],
+) -> Result<Vec<PredictedPoint>, FitError> {
     let law = schedule_law(fit.law, &fit.settings, lrs, steps)?;
-    let central = law.predict(&fit.params).map_err(|e| FitError::Input(e.to_string()))?;
+    let central = law
+        .predict(&fit.params)
+        .map_err(|e| FitError::Input(e.to_string()))?;
     let samples: Vec<Vec<f64>> = fit
         .report
         .bootstrap
         .as_ref()
-        .map(|b| b.samples.iter().filter_map(|p| law.predict(p).ok()).collect())
+        .map(|b| {
+            b.samples
+                .iter()
+                .filter_map(|p| law.predict(p).ok())
+                .collect()
+        })
         .unwrap_or_default();
     let tail = (1.0 - fit.report.ci_level) / 2.0;
     Ok(steps
         .iter()
         .enumerate()
         .map(|(i, &step)| {
-            let mut column: Vec<f64> = samples.iter().map(|s| s[i]).filter(|v| v.is_finite()).collect();
-            PredictedPoint { step, loss: central[i], lower: quantile(&mut column, tail), upper: quantile(&mut column, 1.0 - tail) }
+            let mut column: Vec<f64> = samples
+                .iter()
+                .map(|s| s[i])
+                .filter(|v| v.is_finite())
+                .collect();
+            PredictedPoint {
+                step,
+                loss: central[i],
+                lower: quantile(&mut column, tail),
+                upper: quantile(&mut column, 1.0 - tail),
+            }
         })
         .collect())
 }

@@ -39,7 +39,11 @@ impl Problem {
 
     /// Points with a non-zero count.
     pub fn n_points(&self, counts: &[f64]) -> usize {
-        self.blocks.iter().flat_map(|b| &b.group_of).filter(|&&g| counts[g] > 0.0).count()
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.group_of)
+            .filter(|&&g| counts[g] > 0.0)
+            .count()
     }
 
     /// The objective at full parameters `p`, each group weighted by `counts`, with its
@@ -55,10 +59,19 @@ impl Problem {
             let n = block.observed.len();
             let mut predicted = vec![0.0; n];
             let mut jac = grad.as_ref().map(|_| vec![0.0; n * n_params]);
-            if block.law.eval(p, &mut predicted, jac.as_deref_mut()).is_err() {
+            if block
+                .law
+                .eval(p, &mut predicted, jac.as_deref_mut())
+                .is_err()
+            {
                 return f64::INFINITY;
             }
-            let weights: Vec<f64> = block.weights.iter().zip(&block.group_of).map(|(w, &g)| w * counts[g]).collect();
+            let weights: Vec<f64> = block
+                .weights
+                .iter()
+                .zip(&block.group_of)
+                .map(|(w, &g)| w * counts[g])
+                .collect();
             let want_grad = grad.is_some();
             total += self.objective.value(
                 &block.observed,
@@ -73,14 +86,21 @@ impl Problem {
                 }
             }
         }
-        if total.is_finite() { total } else { f64::INFINITY }
+        if total.is_finite() {
+            total
+        } else {
+            f64::INFINITY
+        }
     }
 
     /// Observed and predicted losses of each group, in group order.
     pub fn per_group(&self, p: &[f64]) -> Vec<(Vec<f64>, Vec<f64>)> {
         let mut out = vec![(Vec::new(), Vec::new()); self.groups.len()];
         for block in &self.blocks {
-            let predicted = block.law.predict(p).unwrap_or_else(|_| vec![f64::NAN; block.observed.len()]);
+            let predicted = block
+                .law
+                .predict(p)
+                .unwrap_or_else(|_| vec![f64::NAN; block.observed.len()]);
             for (i, &g) in block.group_of.iter().enumerate() {
                 out[g].0.push(block.observed[i]);
                 out[g].1.push(predicted[i]);
@@ -91,7 +111,12 @@ impl Problem {
 
     /// Residuals (on the objective's scale) of points with a non-zero count, their
     /// Jacobian over the free parameters (row-major `n x free.len()`) and their weights.
-    pub fn residuals(&self, p: &[f64], counts: &[f64], free: &[usize]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    pub fn residuals(
+        &self,
+        p: &[f64],
+        counts: &[f64],
+        free: &[usize],
+    ) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
         let n_params = self.n_params();
         let (mut r, mut jr, mut w) = (Vec::new(), Vec::new(), Vec::new());
         for block in &self.blocks {

@@ -19,7 +19,11 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
     writeln!(out, "    objective value    = {:.6e}", r.objective_value)?;
     writeln!(out, "    data points        = {}", r.n_points)?;
     writeln!(out, "    optimizer          = {}", r.optimizer)?;
-    writeln!(out, "    starts             = {} ({})", r.n_starts, r.start_grid)?;
+    writeln!(
+        out,
+        "    starts             = {} ({})",
+        r.n_starts, r.start_grid
+    )?;
     writeln!(out, "    convergence        = {}", r.convergence)?;
     writeln!(out, "    evaluations        = {}", r.evaluations)?;
     writeln!(out, "    AIC                = {:.3}", r.aic)?;
@@ -35,7 +39,11 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
         write!(out, "    {:<6}: {:<12.6}", p.name, p.value)?;
         match (p.fixed, p.stderr, &p.stderr_missing) {
             (true, _, _) => write!(out, " (fixed)")?,
-            (_, Some(se), _) => write!(out, " +/- {se:<10.4e} ({:.2}%)", 100.0 * se / p.value.abs().max(f64::MIN_POSITIVE))?,
+            (_, Some(se), _) => write!(
+                out,
+                " +/- {se:<10.4e} ({:.2}%)",
+                100.0 * se / p.value.abs().max(f64::MIN_POSITIVE)
+            )?,
             (_, None, Some(why)) => write!(out, " +/- ? ({why})")?,
             _ => {}
         }
@@ -65,7 +73,11 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
         }
         pairs.sort_by(|x, y| y.0.abs().total_cmp(&x.0.abs()));
         for (c, a, b) in pairs.into_iter().filter(|p| p.0.abs() > 0.1) {
-            writeln!(out, "    C({}, {}) = {c:+.4}", r.correlation_names[a], r.correlation_names[b])?;
+            writeln!(
+                out,
+                "    C({}, {}) = {c:+.4}",
+                r.correlation_names[a], r.correlation_names[b]
+            )?;
         }
     }
     metrics_table(out, "[[Fitted runs]]", &r.train)?;
@@ -84,7 +96,11 @@ fn metrics_table(out: &mut String, title: &str, rows: &[RunMetrics]) -> std::fmt
         return Ok(());
     }
     writeln!(out, "{title}")?;
-    writeln!(out, "    {:<24} {:>6} {:>9} {:>10} {:>10} {:>10} {:>10}", "run", "points", "R^2", "MAE", "RMSE", "mean rel", "worst rel")?;
+    writeln!(
+        out,
+        "    {:<24} {:>6} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "run", "points", "R^2", "MAE", "RMSE", "mean rel", "worst rel"
+    )?;
     for m in rows {
         let r2 = m.r2.map_or("-".to_string(), |v| format!("{v:.6}"));
         writeln!(

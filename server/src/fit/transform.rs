@@ -35,7 +35,9 @@ impl Transform {
     }
 
     pub fn free_indices(&self) -> Vec<usize> {
-        (0..self.fixed.len()).filter(|&j| self.fixed[j].is_none()).collect()
+        (0..self.fixed.len())
+            .filter(|&j| self.fixed[j].is_none())
+            .collect()
     }
 
     /// `p` from `u`, and `dp/du` for each free parameter.
@@ -72,7 +74,11 @@ impl Transform {
             .into_iter()
             .map(|j| {
                 let Bound { lower, upper } = self.bounds[j];
-                let width = if lower.is_finite() && upper.is_finite() { upper - lower } else { 1.0 };
+                let width = if lower.is_finite() && upper.is_finite() {
+                    upper - lower
+                } else {
+                    1.0
+                };
                 let eps = 1e-9 * width.max(1e-12);
                 let v = p[j].clamp(lower + eps, upper - eps);
                 match (lower.is_finite(), upper.is_finite()) {
@@ -87,7 +93,11 @@ impl Transform {
 }
 
 fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { x.exp() / (1.0 + x.exp()) }
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        x.exp() / (1.0 + x.exp())
+    }
 }
 
 fn logit(s: f64) -> f64 {
@@ -110,11 +120,26 @@ mod tests {
     fn round_trips_and_slopes() {
         let t = Transform::new(
             vec![
-                Bound { lower: 0.0, upper: 10.0 },
-                Bound { lower: 1.0, upper: f64::INFINITY },
-                Bound { lower: f64::NEG_INFINITY, upper: 2.0 },
-                Bound { lower: f64::NEG_INFINITY, upper: f64::INFINITY },
-                Bound { lower: 0.0, upper: 1.0 },
+                Bound {
+                    lower: 0.0,
+                    upper: 10.0,
+                },
+                Bound {
+                    lower: 1.0,
+                    upper: f64::INFINITY,
+                },
+                Bound {
+                    lower: f64::NEG_INFINITY,
+                    upper: 2.0,
+                },
+                Bound {
+                    lower: f64::NEG_INFINITY,
+                    upper: f64::INFINITY,
+                },
+                Bound {
+                    lower: 0.0,
+                    upper: 1.0,
+                },
             ],
             vec![None, None, None, None, Some(0.25)],
         );
@@ -123,7 +148,12 @@ mod tests {
         assert_eq!(u.len(), 4);
         let (back, dp) = t.to_params(&u);
         for j in 0..5 {
-            assert!((back[j] - p[j]).abs() < 1e-9, "{j}: {} vs {}", back[j], p[j]);
+            assert!(
+                (back[j] - p[j]).abs() < 1e-9,
+                "{j}: {} vs {}",
+                back[j],
+                p[j]
+            );
         }
         for k in 0..4 {
             let h = 1e-6;

@@ -16,11 +16,24 @@ pub struct Covariance {
 
 /// cov = s^2 (J^T W J)^-1 with s^2 = sum w r^2 / (n - k), J the residuals' Jacobian over
 /// the free parameters: the usual nonlinear least-squares covariance (lmfit's).
-pub fn covariance(problem: &Problem, counts: &[f64], transform: &Transform, p: &[f64]) -> Covariance {
+pub fn covariance(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    p: &[f64],
+) -> Covariance {
     let n_params = problem.n_params();
     let free = transform.free_indices();
     let missing = |why: &str| Covariance {
-        stderr: (0..n_params).map(|j| Err(if transform.is_fixed(j) { "fixed".into() } else { why.to_string() })).collect(),
+        stderr: (0..n_params)
+            .map(|j| {
+                Err(if transform.is_fixed(j) {
+                    "fixed".into()
+                } else {
+                    why.to_string()
+                })
+            })
+            .collect(),
         correlations: Vec::new(),
     };
     let Some((r, jr, w)) = problem.residuals(p, counts, &free) else {
@@ -39,7 +52,9 @@ pub fn covariance(problem: &Problem, counts: &[f64], transform: &Transform, p: &
     if !(min > 0.0 && max / min < 1e15) {
         return missing("singular curvature (a parameter is not identified by the data)");
     }
-    let Some(inverse) = jtwj.try_inverse() else { return missing("singular curvature") };
+    let Some(inverse) = jtwj.try_inverse() else {
+        return missing("singular curvature");
+    };
     let cov = inverse * s2;
     let mut stderr = Vec::with_capacity(n_params);
     for j in 0..n_params {
@@ -49,7 +64,11 @@ pub fn covariance(problem: &Problem, counts: &[f64], transform: &Transform, p: &
         }
         let c = free.iter().position(|&f| f == j).expect("free index");
         let bound = transform.bound(j);
-        let width = if bound.lower.is_finite() && bound.upper.is_finite() { bound.upper - bound.lower } else { 1.0 };
+        let width = if bound.lower.is_finite() && bound.upper.is_finite() {
+            bound.upper - bound.lower
+        } else {
+            1.0
+        };
         let near = |b: f64| b.is_finite() && (p[j] - b).abs() <= 1e-6 * width.max(p[j].abs());
         if near(bound.lower) || near(bound.upper) {
             stderr.push(Err("at a bound".to_string()));
@@ -58,9 +77,16 @@ pub fn covariance(problem: &Problem, counts: &[f64], transform: &Transform, p: &
         }
     }
     let correlations = (0..k)
-        .map(|a| (0..k).map(|b| cov[(a, b)] / (cov[(a, a)] * cov[(b, b)]).sqrt()).collect())
+        .map(|a| {
+            (0..k)
+                .map(|b| cov[(a, b)] / (cov[(a, a)] * cov[(b, b)]).sqrt())
+                .collect()
+        })
         .collect();
-    Covariance { stderr, correlations }
+    Covariance {
+        stderr,
+        correlations,
+    }
 }
 
 /// Bootstrap: `resamples` refits, each on the groups drawn with replacement (as many
@@ -86,7 +112,10 @@ pub fn bootstrap(
             counts
         })
         .collect();
-    let single = Settings { threads: 1, ..*settings };
+    let single = Settings {
+        threads: 1,
+        ..*settings
+    };
     let threads = settings.threads.max(1);
     let chunk = draws.len().div_ceil(threads).max(1);
     let results: Vec<Option<Vec<f64>>> = std::thread::scope(|scope| {
@@ -98,13 +127,17 @@ pub fn bootstrap(
                         .iter()
                         .map(|draw| {
                             let fit = minimise(problem, draw, transform, p, &single);
-                            (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite())).then_some(fit.params)
+                            (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite()))
+                                .then_some(fit.params)
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     let failed = results.iter().filter(|r| r.is_none()).count();
     (results.into_iter().flatten().collect(), failed)

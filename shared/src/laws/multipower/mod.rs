@@ -46,7 +46,9 @@
 
 mod batch_math;
 pub mod fast;
+mod moments;
 mod naive;
+mod sources;
 
 use super::{Law, LawError, ParamSpec, check_dims};
 use crate::schedule::{MAX_STEPS, Schedule};
@@ -129,9 +131,9 @@ pub struct MultiPowerLaw {
     drop_sum: Vec<f64>,
     /// Sources (nonzero drops) with step `<= t`, per evaluation point.
     source_count: Vec<usize>,
-    sources: fast::Sources,
+    sources: sources::Sources,
     tolerance: f64,
-    scratch: fast::ScratchCell,
+    scratch: moments::ScratchCell,
 }
 
 /// The five loss-drop sums every output is assembled from (all over `k` in the LD range):
@@ -186,7 +188,7 @@ impl MultiPowerLaw {
             acc += v;
             prefix.push(acc);
         }
-        let sources = fast::Sources::new(lrs, &prefix, ld_start);
+        let sources = sources::Sources::new(lrs, &prefix, ld_start);
         let z = steps.iter().map(|&t| prefix[t]).collect();
         let drop_sum = steps
             .iter()
@@ -209,7 +211,7 @@ impl MultiPowerLaw {
             source_count,
             sources,
             tolerance: DEFAULT_TOLERANCE,
-            scratch: fast::ScratchCell::default(),
+            scratch: moments::ScratchCell::default(),
         })
     }
 
