@@ -24,19 +24,14 @@ pub async fn upload(files: Vec<File>) -> ApiResult<UploadResponse> {
         form.append_with_blob_and_filename("file", file, &file.name())
             .map_err(|_| format!("cannot attach {}", file.name()))?;
     }
-    let request = Request::post("/api/runs")
-        .body(form)
-        .map_err(|e| e.to_string())?;
+    let request = Request::post("/api/runs").body(form).map_err(|e| e.to_string())?;
     decode(request.send().await).await
 }
 
 async fn decode<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> ApiResult<T> {
     let response = response.map_err(|e| format!("the server could not be reached: {e}"))?;
     if response.ok() {
-        return response
-            .json::<T>()
-            .await
-            .map_err(|e| format!("unexpected answer from the server: {e}"));
+        return response.json::<T>().await.map_err(|e| format!("unexpected answer from the server: {e}"));
     }
     let status = response.status();
     match response.json::<ErrorResponse>().await {

@@ -11,11 +11,7 @@ use crate::ingest::{self, Limits, Mapping, Report};
 use crate::store::Store;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "curvecast",
-    version,
-    about = "Fit scaling laws and loss-curve laws to training logs, and predict from them"
-)]
+#[command(name = "curvecast", version, about = "Fit scaling laws and loss-curve laws to training logs, and predict from them")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -138,11 +134,7 @@ pub fn main() -> ExitCode {
         Command::Fixtures(args) => {
             return match ingest::samples::write_all(&args.out) {
                 Ok(files) => {
-                    println!(
-                        "wrote {} sample files to {}",
-                        files.len(),
-                        args.out.display()
-                    );
+                    println!("wrote {} sample files to {}", files.len(), args.out.display());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -154,9 +146,7 @@ pub fn main() -> ExitCode {
         Command::Serve(_) => {}
     }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -186,22 +176,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("loaded {n} demo runs from {}", demo.display());
         }
     }
-    let dist = args
-        .dist
-        .join("index.html")
-        .exists()
-        .then(|| args.dist.clone());
+    let dist = args.dist.join("index.html").exists().then(|| args.dist.clone());
     if dist.is_none() {
-        tracing::warn!(
-            "no web app at {} (run `cargo xtask dist`); serving the API only",
-            args.dist.display()
-        );
+        tracing::warn!("no web app at {} (run `cargo xtask dist`); serving the API only", args.dist.display());
     }
-    let config = Config {
-        max_upload_bytes: args.max_upload_mib * 1024 * 1024,
-        dist,
-        ..Config::default()
-    };
+    let config = Config { max_upload_bytes: args.max_upload_mib * 1024 * 1024, dist, ..Config::default() };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     tracing::info!("curvecast listening on http://{}", listener.local_addr()?);
     tokio::select! {
@@ -221,12 +200,7 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
         }
     }
     let results = ingest::ingest_batch(&files, &args.mapping(), &Limits::default());
-    let report = Report {
-        files: results
-            .iter()
-            .map(|(name, r)| ingest::report::FileReport::new(name, r))
-            .collect(),
-    };
+    let report = Report { files: results.iter().map(|(name, r)| ingest::report::FileReport::new(name, r)).collect() };
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(json) => println!("{json}"),
@@ -238,18 +212,12 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
     } else {
         print!("{}", report.to_text());
     }
-    if report.files.iter().any(|f| f.error.is_some()) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    if report.files.iter().any(|f| f.error.is_some()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 fn collect_files(path: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for entry in entries {
             collect_files(&entry, out)?;

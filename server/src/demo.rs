@@ -22,15 +22,9 @@ pub async fn load_if_empty(store: &Store, dir: &Path) -> anyhow::Result<usize> {
     let mut loaded = 0;
     for path in paths {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let file = ingest::ingest(&name, &bytes, &Limits::default())?;
-        loaded += store
-            .add_upload(name, file.format, bytes, file.runs)
-            .await?
-            .len();
+        loaded += store.add_upload(name, file.format, bytes, file.runs).await?.len();
     }
     Ok(loaded)
 }

@@ -44,9 +44,7 @@ const MIGRATIONS: &[&str] = &["
 pub enum StoreError {
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error(
-        "the database file holds a newer schema (version {found}) than this curvecast knows ({known})"
-    )]
+    #[error("the database file holds a newer schema (version {found}) than this curvecast knows ({known})")]
     NewerSchema { found: usize, known: usize },
     #[error("the store's worker thread failed: {0}")]
     Worker(String),
@@ -67,9 +65,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
     async fn with<T: Send + 'static>(
@@ -126,12 +122,7 @@ impl Store {
 
     /// Keeps a file that could not be read, with the reason, so that nothing a user
     /// uploaded is lost and it can be read again once the reader learns its format.
-    pub async fn add_rejected_upload(
-        &self,
-        file_name: String,
-        bytes: Vec<u8>,
-        error: String,
-    ) -> Result<i64, StoreError> {
+    pub async fn add_rejected_upload(&self, file_name: String, bytes: Vec<u8>, error: String) -> Result<i64, StoreError> {
         self.with(move |conn| {
             conn.execute(
                 "INSERT INTO uploads (file_name, bytes, error) VALUES (?1, ?2, ?3)",
@@ -144,46 +135,26 @@ impl Store {
 
     pub async fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         self.with(|conn| {
-            let ids: Vec<i64> = conn
-                .prepare("SELECT id FROM runs ORDER BY id")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(ids
-                .into_iter()
-                .map(|id| summary(conn, id))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .flatten()
-                .collect())
+            let ids: Vec<i64> =
+                conn.prepare("SELECT id FROM runs ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids.into_iter().map(|id| summary(conn, id)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
         })
         .await
     }
 
     pub async fn count_runs(&self) -> Result<u64, StoreError> {
-        self.with(|conn| {
-            Ok(conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))? as u64)
-        })
-        .await
+        self.with(|conn| Ok(conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))? as u64)).await
     }
 
     pub async fn get_run(&self, id: i64) -> Result<Option<RunDetail>, StoreError> {
         self.with(move |conn| {
-            let Some(summary) = summary(conn, id)? else {
-                return Ok(None);
-            };
-            let mut stmt = conn
-                .prepare("SELECT name, steps, vals FROM series WHERE run_id = ?1 ORDER BY name")?;
+            let Some(summary) = summary(conn, id)? else { return Ok(None) };
+            let mut stmt = conn.prepare("SELECT name, steps, vals FROM series WHERE run_id = ?1 ORDER BY name")?;
             let points = stmt
                 .query_map([id], |r| {
                     let steps: Vec<u8> = r.get(1)?;
                     let vals: Vec<u8> = r.get(2)?;
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        Series {
-                            steps: from_blob(&steps),
-                            values: from_blob(&vals),
-                        },
-                    ))
+                    Ok((r.get::<_, String>(0)?, Series { steps: from_blob(&steps), values: from_blob(&vals) }))
                 })?
                 .collect::<Result<_, _>>()?;
             Ok(Some(RunDetail { summary, points }))
@@ -212,9 +183,7 @@ fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::E
             },
         )
         .optional()?;
-    let Some(mut summary) = row else {
-        return Ok(None);
-    };
+    let Some(mut summary) = row else { return Ok(None) };
     summary.series = conn
         .prepare("SELECT name FROM series WHERE run_id = ?1 ORDER BY name")?
         .query_map([id], |r| r.get(0))?
@@ -223,13 +192,9 @@ fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::E
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let applied: usize =
-        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
     if applied > MIGRATIONS.len() {
-        return Err(StoreError::NewerSchema {
-            found: applied,
-            known: MIGRATIONS.len(),
-        });
+        return Err(StoreError::NewerSchema { found: applied, known: MIGRATIONS.len() });
     }
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
@@ -262,8 +227,5 @@ fn to_blob(values: &[f64]) -> Vec<u8> {
 }
 
 fn from_blob(bytes: &[u8]) -> Vec<f64> {
-    bytes
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
-        .collect()
+    bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect()
 }

@@ -16,10 +16,7 @@ struct TestApp {
 fn test_app(config: Config) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("test.db")).unwrap();
-    TestApp {
-        router: api::app(store, config),
-        _dir: dir,
-    }
+    TestApp { router: api::app(store, config), _dir: dir }
 }
 
 const BOUNDARY: &str = "curvecast-test-boundary";
@@ -43,24 +40,12 @@ fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
 async fn call(app: &TestApp, request: Request<Body>) -> (StatusCode, Vec<u8>) {
     let response = app.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
 }
 
 async fn upload(app: &TestApp, files: &[(&str, &[u8])]) -> (StatusCode, Vec<u8>) {
     let request = Request::post("/api/runs")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(Body::from(multipart(files)))
         .unwrap();
     call(app, request).await
@@ -71,27 +56,14 @@ async fn get(app: &TestApp, uri: &str) -> (StatusCode, Vec<u8>) {
 }
 
 fn error_of(body: &[u8]) -> ErrorResponse {
-    serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("not an error body ({e}): {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not an error body ({e}): {}", String::from_utf8_lossy(body)))
 }
 
 #[tokio::test]
 async fn good_csv_creates_a_run_with_its_points() {
     let app = test_app(Config::default());
-    let (status, body) = upload(
-        &app,
-        &[(
-            "warmup-cosine.csv",
-            b"step,lr,loss\n0,0.0,10.5\n100,3e-4,6.25\n200,2e-4,4.0\n",
-        )],
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
+    let (status, body) = upload(&app, &[("warmup-cosine.csv", b"step,lr,loss\n0,0.0,10.5\n100,3e-4,6.25\n200,2e-4,4.0\n")]).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
     let created: UploadResponse = serde_json::from_slice(&body).unwrap();
     assert_eq!(created.runs.len(), 1);
     assert_eq!(created.runs[0].name, "warmup-cosine");
@@ -119,17 +91,10 @@ async fn non_numeric_loss_cell_is_a_422_naming_line_and_column() {
     assert_eq!(err.code, "invalid_file");
     assert_eq!(err.details["line"], 4);
     assert_eq!(err.details["column"], "loss");
-    assert!(
-        err.message.contains("line 4") && err.message.contains("'oops'"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("line 4") && err.message.contains("'oops'"), "{}", err.message);
     // Nothing half-made is visible.
     let (_, body) = get(&app, "/api/runs").await;
-    assert_eq!(
-        serde_json::from_slice::<Vec<RunSummary>>(&body).unwrap(),
-        vec![]
-    );
+    assert_eq!(serde_json::from_slice::<Vec<RunSummary>>(&body).unwrap(), vec![]);
 }
 
 #[tokio::test]
@@ -142,10 +107,7 @@ async fn empty_file_is_a_422() {
 
 #[tokio::test]
 async fn upload_above_the_size_limit_is_a_413() {
-    let app = test_app(Config {
-        max_upload_bytes: 1024,
-        ..Config::default()
-    });
+    let app = test_app(Config { max_upload_bytes: 1024, ..Config::default() });
     let mut csv = b"step,loss\n".to_vec();
     for step in 0..500 {
         csv.extend_from_slice(format!("{step},3.0\n").as_bytes());

@@ -9,30 +9,16 @@ async fn uploading_a_csv_plots_its_points() {
     let server = start_server().await;
     let browser = start_browser().await;
     browser.driver.goto(&server.url).await.unwrap();
-    browser
-        .wait_for(
-            "the app",
-            "return document.getElementById('file-input') !== null",
-        )
-        .await;
+    browser.wait_for("the app", "return document.getElementById('file-input') !== null").await;
 
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("browser-run.csv");
     let mut text = String::from("step,lr,loss\n");
     for step in 1..=250 {
-        text.push_str(&format!(
-            "{},{},{}\n",
-            step * 10,
-            3e-4,
-            2.5 + 8.0 / (step as f64).sqrt()
-        ));
+        text.push_str(&format!("{},{},{}\n", step * 10, 3e-4, 2.5 + 8.0 / (step as f64).sqrt()));
     }
     std::fs::write(&csv, text).unwrap();
-    let input = browser
-        .driver
-        .find(thirtyfour::By::Id("file-input"))
-        .await
-        .unwrap();
+    let input = browser.driver.find(thirtyfour::By::Id("file-input")).await.unwrap();
     input.send_keys(csv.to_str().unwrap()).await.unwrap();
 
     // The chart holds one trace named after the file with all 250 points.
@@ -48,28 +34,13 @@ async fn uploading_a_csv_plots_its_points() {
     assert_eq!(trace["last_x"], 2500.0);
     assert!((trace["first"].as_f64().unwrap() - 10.5).abs() < 1e-12);
     // And the run is listed.
-    let listed = browser
-        .wait_for(
-            "the run list",
-            "return document.getElementById('run-list').innerText",
-        )
-        .await;
+    let listed = browser.wait_for("the run list", "return document.getElementById('run-list').innerText").await;
     assert!(listed.as_str().unwrap().contains("browser-run"), "{listed}");
 
     // The log-x toggle switches the axis type.
+    browser.driver.find(thirtyfour::By::Id("log-x")).await.unwrap().click().await.unwrap();
     browser
-        .driver
-        .find(thirtyfour::By::Id("log-x"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_for(
-            "a log x axis",
-            "return document.getElementById('loss-chart').layout.xaxis.type === 'log'",
-        )
+        .wait_for("a log x axis", "return document.getElementById('loss-chart').layout.xaxis.type === 'log'")
         .await;
     browser.screenshot("upload-csv").await;
 }

@@ -19,9 +19,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("dist") => dist(rest.contains(&"--release")).map(|_| ()),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release]>"
-            );
+            eprintln!("usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release]>");
             std::process::exit(2)
         }
     }
@@ -29,10 +27,7 @@ fn main() -> Result<()> {
 
 /// The workspace root (this crate's parent folder).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 fn cargo() -> Command {
@@ -43,9 +38,7 @@ fn cargo() -> Command {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {cmd:?}");
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -53,9 +46,7 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
+    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -92,10 +83,7 @@ fn dist(release: bool) -> Result<PathBuf> {
     }
     run(&mut build)?;
     let profile = if release { "release" } else { "debug" };
-    let wasm = target_dir()?
-        .join(WASM_TARGET)
-        .join(profile)
-        .join("app.wasm");
+    let wasm = target_dir()?.join(WASM_TARGET).join(profile).join("app.wasm");
     let dist = root().join("dist");
     let pkg = dist.join("pkg");
     std::fs::create_dir_all(&pkg)?;
@@ -125,28 +113,19 @@ fn metadata(deps: bool) -> Result<serde_json::Value> {
 
 fn target_dir() -> Result<PathBuf> {
     let meta = metadata(false)?;
-    Ok(PathBuf::from(
-        meta["target_directory"]
-            .as_str()
-            .context("cargo metadata has no target_directory")?,
-    ))
+    Ok(PathBuf::from(meta["target_directory"].as_str().context("cargo metadata has no target_directory")?))
 }
 
 /// plotly.js as shipped inside the `plotly` crate's sources: served by us, never a CDN.
 fn plotly_js() -> Result<PathBuf> {
     let meta = metadata(true)?;
-    let packages = meta["packages"]
-        .as_array()
-        .context("cargo metadata has no packages")?;
+    let packages = meta["packages"].as_array().context("cargo metadata has no packages")?;
     let manifest = packages
         .iter()
         .find(|p| p["name"] == "plotly")
         .and_then(|p| p["manifest_path"].as_str())
         .context("the plotly crate is not in the dependency graph")?;
-    let js = Path::new(manifest)
-        .parent()
-        .context("plotly's manifest has no folder")?
-        .join("resource/plotly.min.js");
+    let js = Path::new(manifest).parent().context("plotly's manifest has no folder")?.join("resource/plotly.min.js");
     if !js.exists() {
         bail!("{} is missing", js.display());
     }
@@ -169,7 +148,5 @@ fn ensure_browser() -> Result<()> {
     }
     eprintln!("xtask: installing Debian's chromium and chromium-driver for the browser tests");
     run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]).env("DEBIAN_FRONTEND", "noninteractive"))
 }

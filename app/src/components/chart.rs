@@ -12,12 +12,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(catch, js_namespace = Plotly, js_name = react)]
-    fn plotly_react(
-        div: &web_sys::HtmlElement,
-        data: &JsValue,
-        layout: &JsValue,
-        config: &JsValue,
-    ) -> Result<JsValue, JsValue>;
+    fn plotly_react(div: &web_sys::HtmlElement, data: &JsValue, layout: &JsValue, config: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 /// One line of a chart.
@@ -59,16 +54,10 @@ pub fn Chart(
 fn draw(div: &web_sys::HtmlElement, figure: &Figure) {
     let mut plot = Plot::new();
     for line in &figure.lines {
-        plot.add_trace(
-            Scatter::new(line.x.clone(), line.y.clone())
-                .name(&line.name)
-                .mode(Mode::Lines),
-        );
+        plot.add_trace(Scatter::new(line.x.clone(), line.y.clone()).name(&line.name).mode(Mode::Lines));
     }
     let axis = |title: &str, log: bool| {
-        Axis::new()
-            .title(title)
-            .type_(if log { AxisType::Log } else { AxisType::Linear })
+        Axis::new().title(title).type_(if log { AxisType::Log } else { AxisType::Linear })
     };
     plot.set_layout(
         Layout::new()
@@ -76,21 +65,13 @@ fn draw(div: &web_sys::HtmlElement, figure: &Figure) {
             .y_axis(axis(&figure.y_title, figure.log_y))
             .hover_mode(HoverMode::XUnified),
     );
-    let Ok(mut json) = serde_json::from_str::<serde_json::Value>(&plot.to_json()) else {
-        return;
-    };
+    let Ok(mut json) = serde_json::from_str::<serde_json::Value>(&plot.to_json()) else { return };
     // Keep the user's zoom across data updates; reset it when an axis changes scale.
     json["layout"]["uirevision"] = format!("{}{}", figure.log_x, figure.log_y).into();
     json["layout"]["margin"] = serde_json::json!({ "t": 24, "r": 16 });
     let config = serde_json::json!({ "responsive": true, "displaylogo": false });
-    let parse =
-        |v: &serde_json::Value| js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL);
-    if let Err(e) = plotly_react(
-        div,
-        &parse(&json["data"]),
-        &parse(&json["layout"]),
-        &parse(&config),
-    ) {
+    let parse = |v: &serde_json::Value| js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL);
+    if let Err(e) = plotly_react(div, &parse(&json["data"]), &parse(&json["layout"]), &parse(&config)) {
         web_sys::console::error_2(&"plotly failed to draw".into(), &e);
     }
 }

@@ -21,12 +21,7 @@ pub fn UploadZone(
         }
     };
     let on_pick = move |ev: Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        else {
-            return;
-        };
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
         if let Some(files) = input.files() {
             on_files.run(to_vec(&files));
         }

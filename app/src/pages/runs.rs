@@ -26,11 +26,7 @@ pub fn RunsPage() -> impl IntoView {
         spawn_local(async move {
             match api::list_runs().await {
                 Ok(list) => {
-                    let select = if select.is_empty() {
-                        list.iter().map(|r| r.id).take(3).collect()
-                    } else {
-                        select
-                    };
+                    let select = if select.is_empty() { list.iter().map(|r| r.id).take(3).collect() } else { select };
                     runs.set(list);
                     if selected.get_untracked().is_empty() || !select.is_empty() {
                         selected.set(select);
@@ -86,21 +82,11 @@ pub fn RunsPage() -> impl IntoView {
                 .filter_map(|id| d.get(id))
                 .filter_map(|run| {
                     let loss = run.points.get("loss")?;
-                    Some(Line {
-                        name: run.summary.name.clone(),
-                        x: loss.steps.clone(),
-                        y: loss.values.clone(),
-                    })
+                    Some(Line { name: run.summary.name.clone(), x: loss.steps.clone(), y: loss.values.clone() })
                 })
                 .collect()
         });
-        Figure {
-            lines,
-            x_title: "step".into(),
-            y_title: "loss".into(),
-            log_x: log_x.get(),
-            log_y: log_y.get(),
-        }
+        Figure { lines, x_title: "step".into(), y_title: "loss".into(), log_x: log_x.get(), log_y: log_y.get() }
     });
 
     let toggle = move |id: i64| {

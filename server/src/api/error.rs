@@ -1,8 +1,8 @@
 //! [`ApiError`]: every error answer of the API, with its status and JSON body.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde_json::json;
 use shared::api::{ErrorBody, ErrorResponse};
 
@@ -19,12 +19,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: serde_json::Value::Null,
-        }
+        Self { status, code, message: message.into(), details: serde_json::Value::Null }
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -55,13 +50,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, "{}", self.message);
         }
-        let body = ErrorResponse {
-            error: ErrorBody {
-                code: self.code.into(),
-                message: self.message,
-                details: self.details,
-            },
-        };
+        let body = ErrorResponse { error: ErrorBody { code: self.code.into(), message: self.message, details: self.details } };
         (self.status, Json(body)).into_response()
     }
 }
@@ -83,10 +72,6 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // Details stay in the log; the client learns only that the store failed.
         tracing::error!("store: {e}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store_error",
-            "the store could not complete the request",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "store_error", "the store could not complete the request")
     }
 }

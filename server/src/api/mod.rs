@@ -10,10 +10,10 @@ mod runs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Json;
 pub use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::get;
+use axum::Json;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use error::ApiError;
@@ -33,11 +33,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            max_upload_bytes: 256 * 1024 * 1024,
-            limits: Limits::default(),
-            dist: None,
-        }
+        Self { max_upload_bytes: 256 * 1024 * 1024, limits: Limits::default(), dist: None }
     }
 }
 
@@ -50,19 +46,14 @@ pub struct AppState {
 /// The whole application: API routes plus, when configured, the web app's files.
 pub fn app(store: Store, config: Config) -> Router {
     let dist = config.dist.clone();
-    let state = AppState {
-        store,
-        config: Arc::new(config.clone()),
-    };
+    let state = AppState { store, config: Arc::new(config.clone()) };
     let api = Router::new()
         .route("/health", get(health))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
         .fallback(|| async { ApiError::not_found("no such API route") });
     let router = Router::new().nest("/api", api).with_state(state);
     match dist {
-        Some(dist) => router.fallback_service(
-            ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
-        ),
+        Some(dist) => router.fallback_service(ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html")))),
         None => router,
     }
 }

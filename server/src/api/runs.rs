@@ -10,25 +10,15 @@ use super::{ApiError, AppState};
 use crate::ingest;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/runs", get(list).post(upload))
-        .route("/runs/{id}", get(get_run))
+    Router::new().route("/runs", get(list).post(upload)).route("/runs/{id}", get(get_run))
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<RunSummary>>, ApiError> {
     Ok(Json(state.store.list_runs().await?))
 }
 
-async fn get_run(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<RunDetail>, ApiError> {
-    state
-        .store
-        .get_run(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no run with id {id}")))
+async fn get_run(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<RunDetail>, ApiError> {
+    state.store.get_run(id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("no run with id {id}")))
 }
 
 /// Multipart upload of one or more files (any field name). All files are read before
@@ -42,26 +32,17 @@ async fn upload(
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(limit)
         } else {
-            ApiError::bad_request(format!(
-                "the multipart body could not be read: {}",
-                e.body_text()
-            ))
+            ApiError::bad_request(format!("the multipart body could not be read: {}", e.body_text()))
         }
     };
     let mut files = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        let name = field
-            .file_name()
-            .or(field.name())
-            .unwrap_or("upload")
-            .to_string();
+        let name = field.file_name().or(field.name()).unwrap_or("upload").to_string();
         let bytes = field.bytes().await.map_err(multipart_error)?;
         files.push((name, bytes.to_vec()));
     }
     if files.is_empty() {
-        return Err(ApiError::bad_request(
-            "no file in the upload: send multipart/form-data with a `file` field",
-        ));
+        return Err(ApiError::bad_request("no file in the upload: send multipart/form-data with a `file` field"));
     }
 
     let limits = state.config.limits.clone();
@@ -75,39 +56,20 @@ async fn upload(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ingest_failed",
-            format!("the reader failed: {e}"),
-        )
-    })?;
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ingest_failed", format!("the reader failed: {e}")))?;
 
     if let Some(pos) = parsed.iter().position(|(_, _, r)| r.is_err()) {
         let mut parsed = parsed;
         let (name, bytes, result) = parsed.swap_remove(pos);
         let err = result.expect_err("position found an error");
-        state
-            .store
-            .add_rejected_upload(name, bytes, err.to_string())
-            .await?;
+        state.store.add_rejected_upload(name, bytes, err.to_string()).await?;
         return Err(err.into());
     }
-    let mut response = UploadResponse {
-        runs: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut response = UploadResponse { runs: Vec::new(), warnings: Vec::new() };
     for (name, bytes, result) in parsed {
         let file = result.expect("errors handled above");
-        response
-            .warnings
-            .extend(file.warnings.iter().map(|w| format!("{name}: {w}")));
-        response.runs.extend(
-            state
-                .store
-                .add_upload(name, file.format, bytes, file.runs)
-                .await?,
-        );
+        response.warnings.extend(file.warnings.iter().map(|w| format!("{name}: {w}")));
+        response.runs.extend(state.store.add_upload(name, file.format, bytes, file.runs).await?);
     }
     Ok((StatusCode::CREATED, Json(response)))
 }

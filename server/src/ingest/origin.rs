@@ -13,6 +13,8 @@ pub enum Origin {
     Index(String),
     /// Rows that each come from a numbered record (TensorBoard), numbered from 1.
     Records(Vec<u32>),
+    /// A label per row (`log_history[3]`, `history.val[7]`).
+    Labels(Vec<String>),
 }
 
 impl Origin {
@@ -32,10 +34,8 @@ impl Origin {
         }
         match self {
             Origin::Index(prefix) => format!("{prefix}[{row}]"),
-            Origin::Records(records) => format!(
-                "record {}",
-                records.get(row).copied().unwrap_or(row as u32 + 1)
-            ),
+            Origin::Records(records) => format!("record {}", records.get(row).copied().unwrap_or(row as u32 + 1)),
+            Origin::Labels(labels) => labels.get(row).cloned().unwrap_or_else(|| format!("row {}", row + 1)),
             _ => format!("row {}", row + 1),
         }
     }

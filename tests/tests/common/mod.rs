@@ -13,10 +13,7 @@ use server::store::Store;
 use thirtyfour::prelude::*;
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A server on a free port, serving `dist/`; stops with the test's runtime.
@@ -27,22 +24,12 @@ pub struct TestServer {
 
 pub async fn start_server() -> TestServer {
     let dist = workspace_root().join("dist");
-    assert!(
-        dist.join("index.html").exists(),
-        "no web app in {}: run `cargo xtask dist` first",
-        dist.display()
-    );
+    assert!(dist.join("index.html").exists(), "no web app in {}: run `cargo xtask dist` first", dist.display());
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("e2e.db")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = api::app(
-        store,
-        Config {
-            dist: Some(dist),
-            ..Config::default()
-        },
-    );
+    let app = api::app(store, Config { dist: Some(dist), ..Config::default() });
     tokio::spawn(async move { api::serve(listener, app).await.unwrap() });
     TestServer { url, _dir: dir }
 }
@@ -63,11 +50,7 @@ impl Drop for Browser {
 }
 
 pub async fn start_browser() -> Browser {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let chromedriver = Command::new("/usr/bin/chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -91,8 +74,7 @@ pub async fn start_browser() -> Browser {
     ] {
         caps.add_arg(arg).unwrap();
     }
-    caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
-        .unwrap();
+    caps.add_arg(&format!("--user-data-dir={}", profile.path().display())).unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let driver = loop {
@@ -102,11 +84,7 @@ pub async fn start_browser() -> Browser {
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     };
-    Browser {
-        driver,
-        chromedriver,
-        _profile: profile,
-    }
+    Browser { driver, chromedriver, _profile: profile }
 }
 
 impl Browser {
@@ -114,19 +92,12 @@ impl Browser {
     pub async fn wait_for(&self, what: &str, script: &str) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let value = self
-                .driver
-                .execute(script, vec![])
-                .await
-                .unwrap()
-                .json()
-                .clone();
+            let value = self.driver.execute(script, vec![]).await.unwrap().json().clone();
             if !(value.is_null() || value == serde_json::Value::Bool(false)) {
                 return value;
             }
             if Instant::now() > deadline {
-                self.screenshot(&format!("timeout-{}", what.replace(' ', "-")))
-                    .await;
+                self.screenshot(&format!("timeout-{}", what.replace(' ', "-"))).await;
                 panic!("timed out waiting for {what}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
