@@ -87,10 +87,6 @@ impl<'a> Assembler<'a> {
         Ok(self.runs.len() - 1)
     }
 
-    pub fn n_runs(&self) -> usize {
-        self.runs.len()
-    }
-
     /// The index of a run's series for a role, created on first use. `source` names the
     /// column, tag or key the values come from (shown in the report).
     pub fn series(&mut self, run: usize, role: Role, source: &str) -> usize {

@@ -87,7 +87,7 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
         ));
     };
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    if looks_like_json(trimmed) {
         return Ok(if looks_like_json_lines(trimmed) { Format::Ndjson } else { Format::Json });
     }
     if looks_like_table(text) {
@@ -106,6 +106,17 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
             super::error::excerpt(first)
         ),
     ))
+}
+
+/// `{"...` or `[` then a JSON value (not `[NeMo I ...` or `[titan]` of a log line).
+fn looks_like_json(text: &str) -> bool {
+    let mut chars = text.chars();
+    let next = || text.get(1..).unwrap_or_default().trim_start().chars().next();
+    match chars.next() {
+        Some('{') => matches!(next(), Some('"' | '}')),
+        Some('[') => matches!(next(), Some('{' | '[' | ']' | '"' | '-' | '0'..='9')),
+        _ => false,
+    }
 }
 
 pub fn strip_bom(bytes: &[u8]) -> &[u8] {
@@ -191,5 +202,11 @@ mod tests {
         );
         check("x", b"\x00\x01\x02\xff\xfe", None);
         check("x", b"hello world\nthis is not data\n", None);
+        check(
+            "nemo.log",
+            b"[NeMo I 2024-01-01] start\nTraining epoch 0, iteration 1/9 | global_step: 1 | reduced_train_loss: 1.3\n",
+            Some(Format::Log),
+        );
+        check("a.json", b"[\n  {\"step\": 1, \"loss\": 2}\n]", Some(Format::Json));
     }
 }

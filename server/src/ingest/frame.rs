@@ -364,7 +364,7 @@ pub fn assemble(
         }
         *ids[run][col].get_or_insert_with(|| asm.series(run, role, source))
     };
-    let fixed_run = if plan.run.is_none() && !per_row { Some(asm.run(default_run)?) } else { None };
+    let fixed_run = if plan.run.is_none() && !per_row && wide.is_empty() { Some(asm.run(default_run)?) } else { None };
     let mut run_iter = run_text.map(|t| t.iter());
     let mut last_run: Option<(String, usize)> = None;
     let (mut no_step, mut first_no_step) = (0usize, None);

@@ -9,8 +9,6 @@ pub enum Origin {
     LineNumbers(Vec<u32>),
     /// Rows of a binary table (Parquet), numbered from 1.
     Rows,
-    /// Elements of a JSON array, e.g. `log_history[3]` (0-based, as in the file).
-    Index(String),
     /// Rows that each come from a numbered record (TensorBoard), numbered from 1.
     Records(Vec<u32>),
     /// A label per row (`log_history[3]`, `history.val[7]`).
@@ -33,7 +31,6 @@ impl Origin {
             return format!("line {line}");
         }
         match self {
-            Origin::Index(prefix) => format!("{prefix}[{row}]"),
             Origin::Records(records) => format!("record {}", records.get(row).copied().unwrap_or(row as u32 + 1)),
             Origin::Labels(labels) => labels.get(row).cloned().unwrap_or_else(|| format!("row {}", row + 1)),
             _ => format!("row {}", row + 1),

@@ -122,7 +122,7 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
 
         "train_loss_step" | "loss_step" => (Role::Loss, 0),
         "loss" | "train_loss" | "training_loss" | "lm_loss" | "train_lm_loss" | "reduced_train_loss" => (Role::Loss, 1),
-        "train_crossentropyloss" | "crossentropyloss" | "train_loss_avg" | "epoch_loss" => (Role::Loss, 2),
+        "train_crossentropyloss" | "crossentropyloss" | "train_loss_avg" | "epoch_loss" | "train_epoch_loss" => (Role::Loss, 2),
         "final_loss" | "final_train_loss" => (Role::Loss, 3),
         "last_train_loss" => (Role::Loss, 4),
         "train_loss_epoch" | "loss_epoch" => (Role::Loss, 5),

@@ -80,10 +80,13 @@ pub fn pairs(line: &str) -> Vec<(String, f64)> {
     let mut words: Vec<String> = Vec::new();
     let mut after_number_slash = false;
     let mut last_was_number = false;
+    // `nan` is a value only right after `:` or `=` (`loss: nan`, not `number of nan iterations`).
+    let mut after_colon = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c.is_whitespace() || c == ':' || c == '=' {
+            after_colon |= c != ' ' && !c.is_whitespace();
             i += 1;
             continue;
         }
@@ -119,6 +122,7 @@ pub fn pairs(line: &str) -> Vec<(String, f64)> {
             }
             words.clear();
             after_number_slash = false;
+            after_colon = false;
             last_was_number = true;
             continue;
         }
@@ -145,7 +149,8 @@ pub fn pairs(line: &str) -> Vec<(String, f64)> {
         }
         let word: String = chars[start..i].iter().collect::<String>().trim_end_matches('.').to_string();
         let lower = word.to_ascii_lowercase();
-        if matches!(lower.as_str(), "nan" | "inf" | "-nan" | "+inf" | "-inf") && !words.is_empty() {
+        let was_after_colon = std::mem::take(&mut after_colon);
+        if matches!(lower.as_str(), "nan" | "inf" | "-nan" | "+inf" | "-inf") && !words.is_empty() && was_after_colon {
             let value = if lower.contains("nan") {
                 f64::NAN
             } else if lower.starts_with('-') {
