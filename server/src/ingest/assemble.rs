@@ -109,6 +109,13 @@ impl<'a> Assembler<'a> {
         series.len() - 1
     }
 
+    /// Room for `rows` points, so that a long series is allocated once.
+    pub fn reserve(&mut self, run: usize, series: usize, rows: usize) {
+        let s = &mut self.runs[run].series[series];
+        s.steps.reserve_exact(rows);
+        s.values.reserve_exact(rows);
+    }
+
     /// Adds a point. Non-finite values are counted and left out; steps going back are
     /// counted (a resumed run) and sorted out at the end.
     #[inline]

@@ -356,13 +356,37 @@ pub fn assemble(
         Layout::Long
     };
 
+    // Rows per run name, so that each series is allocated once at its final size.
+    let mut rows_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    if let Some(text) = run_text {
+        let mut last: Option<(&str, usize)> = None;
+        for name in text.iter().flatten().map(str::trim) {
+            match &mut last {
+                Some((l, n)) if *l == name => *n += 1,
+                _ => {
+                    if let Some((l, n)) = last {
+                        *rows_of.entry(l).or_default() += n;
+                    }
+                    last = Some((name, 1));
+                }
+            }
+        }
+        if let Some((l, n)) = last {
+            *rows_of.entry(l).or_default() += n;
+        }
+    }
+
     // Series ids per (run, value column), created on first use.
     let mut ids: Vec<Vec<Option<usize>>> = Vec::new();
-    let mut series_id = |asm: &mut Assembler, run: usize, col: usize, role: Role, source: &str| -> usize {
+    let mut series_id = |asm: &mut Assembler, run: usize, col: usize, role: Role, source: &str, rows: usize| -> usize {
         if ids.len() <= run {
             ids.resize(run + 1, vec![None; values.len() + wide.len()]);
         }
-        *ids[run][col].get_or_insert_with(|| asm.series(run, role, source))
+        *ids[run][col].get_or_insert_with(|| {
+            let id = asm.series(run, role, source);
+            asm.reserve(run, id, rows);
+            id
+        })
     };
     let fixed_run = if plan.run.is_none() && !per_row && wide.is_empty() { Some(asm.run(default_run)?) } else { None };
     let mut run_iter = run_text.map(|t| t.iter());
@@ -396,12 +420,12 @@ pub fn assemble(
         if !wide.is_empty() {
             for (w, (numbers, run, role, source)) in wide.iter().enumerate() {
                 if let Some(v) = numbers.get(row) {
-                    let id = series_id(asm, *run, values.len() + w, *role, source);
+                    let id = series_id(asm, *run, values.len() + w, *role, source, height);
                     asm.push(*run, id, step, v, row, origin);
                 }
                 for (c, (numbers, role, source)) in values.iter().enumerate() {
                     if let Some(v) = numbers.get(row) {
-                        let id = series_id(asm, *run, c, *role, source);
+                        let id = series_id(asm, *run, c, *role, source, height);
                         asm.push(*run, id, step, v, row, origin);
                     }
                 }
@@ -429,9 +453,14 @@ pub fn assemble(
             }
         };
         let step = if steps.is_none() { ordinal(run) } else { step };
+        let rows = match (fixed_run, name_cell) {
+            (Some(_), _) => height,
+            (None, Some(name)) => rows_of.get(name).copied().unwrap_or(1),
+            (None, None) => 1,
+        };
         for (c, (numbers, role, source)) in values.iter().enumerate() {
             if let Some(v) = numbers.get(row) {
-                let id = series_id(asm, run, c, *role, source);
+                let id = series_id(asm, run, c, *role, source, rows);
                 asm.push(run, id, step, v, row, origin);
             }
         }

@@ -140,7 +140,20 @@ pub fn ingest_with(file_name: &str, bytes: &[u8], mapping: &Mapping, limits: &Li
         })?,
         None => detect::detect(file_name, bytes)?,
     };
-    formats::read(format, file_name, bytes, mapping, limits)
+    // A last line of defence: a panic inside a reader (ours or a library's) becomes an
+    // error for this file instead of taking the request or the CLI down.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| formats::read(format, file_name, bytes, mapping, limits)))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(IngestError::malformed(
+                file_name,
+                format!("the {} reader failed on this file (a bug; please report it): {why}", format.name()),
+            ))
+        })
 }
 
 /// Reads several files uploaded together: TensorBoard event files of the same folder

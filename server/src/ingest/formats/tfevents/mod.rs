@@ -161,8 +161,9 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
     let mut asm = Assembler::new(first, limits);
     asm.warnings = warnings;
     let run = asm.run(&run_name)?;
+    // Column 0 is the implied step: a mapping that names it as a value is ignored.
     for &(col, role) in &plan.values {
-        let tag_points = &points[col - 1];
+        let Some(tag_points) = col.checked_sub(1).and_then(|i| points.get(i)) else { continue };
         let series = asm.series(run, role, &names[col]);
         let origin = Origin::Records(tag_points.records.clone());
         for (i, (&step, &value)) in tag_points.steps.iter().zip(&tag_points.values).enumerate() {
@@ -170,7 +171,7 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
         }
     }
     for (col, wide_run, role) in &plan.wide {
-        let tag_points = &points[col - 1];
+        let Some(tag_points) = col.checked_sub(1).and_then(|i| points.get(i)) else { continue };
         let run = asm.run(wide_run)?;
         let series = asm.series(run, *role, &names[*col]);
         let origin = Origin::Records(tag_points.records.clone());
