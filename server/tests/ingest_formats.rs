@@ -305,3 +305,64 @@ fn errors_say_what_and_where() {
         "max_json_bytes",
     );
 }
+
+#[test]
+fn event_files_of_one_folder_are_one_run() {
+    use server::ingest::tfevents::EventWriter;
+    let write = |tag: &str, steps: std::ops::Range<i64>, offset: f32| {
+        let mut w = EventWriter::new(1.0);
+        for s in steps {
+            w.add_scalar(tag, s, 3.0 - s as f32 * 0.01 + offset, s as f64);
+        }
+        w.into_bytes()
+    };
+    // A restarted run writes a second file that repeats steps 50..60: the later values count.
+    let files = vec![
+        ("logs/a/events.out.tfevents.100.host".to_string(), write("loss", 0..60, 0.0)),
+        ("logs/a/events.out.tfevents.200.host".to_string(), write("loss", 50..100, 0.5)),
+        // Keras: train/ and validation/ sub-folders of one run.
+        ("logs/b/train/events.out.tfevents.1.host".to_string(), write("epoch_loss", 0..10, 0.0)),
+        ("logs/b/validation/events.out.tfevents.1.host".to_string(), write("epoch_loss", 0..10, 0.1)),
+    ];
+    let results = server::ingest::ingest_batch(&files, &Mapping::default(), &Limits::default());
+    assert_eq!(results.len(), 2);
+    let a = results[0].1.as_ref().unwrap();
+    assert_eq!(a.runs[0].name, "a");
+    let loss = &a.runs[0].series["loss"];
+    assert_eq!(loss.steps.len(), 100);
+    assert_eq!(loss.values[55], f64::from(3.0 - 55.0 * 0.01 + 0.5f32));
+    assert!(a.warnings.iter().any(|w| w.contains("10 repeated step(s)")), "{:?}", a.warnings);
+    let b = results[1].1.as_ref().unwrap();
+    assert_eq!(b.runs[0].name, "b");
+    assert_eq!(b.runs[0].series.keys().collect::<Vec<_>>(), ["eval_loss", "loss"]);
+}
+
+#[test]
+fn the_cli_prints_a_json_report() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_curvecast"))
+        .args(["ingest", "--json", "--seq-len", "512", &format!("{FIXTURES}/long.csv"), &format!("{FIXTURES}/nemo.log")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: server::ingest::Report = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report.files.len(), 2);
+    let csv = &report.files[0];
+    assert_eq!(csv.format.as_deref(), Some("csv"));
+    assert_eq!(csv.runs.len(), 2);
+    assert_eq!(csv.runs[0].lr_source, shared::api::LrSource::Logged);
+    assert!(csv.runs[0].series.iter().any(|s| s.name == "loss" && s.points == 21));
+    let nemo = &report.files[1];
+    assert_eq!(nemo.format.as_deref(), Some("nemo_log"));
+    // consumed_samples x --seq-len.
+    let tokens = nemo.runs[0].series.iter().find(|s| s.name == "tokens").unwrap();
+    assert_eq!(tokens.source, "derived: consumed samples x sequence length 512");
+
+    // A file that cannot be read: the report says why and where, the exit code is non-zero.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "step,loss\n1,3\n2,x\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_curvecast")).args(["ingest"]).arg(&bad).output().unwrap();
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("line 3, column 'loss': 'x' is not a number"), "{text}");
+}
