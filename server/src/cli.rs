@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::api::{self, Config};
+use crate::ingest::{self, Limits, Mapping, Report};
 use crate::store::Store;
 
 #[derive(Parser, Debug)]
@@ -34,6 +35,91 @@ pub enum Command {
         #[arg(long, default_value = "fixtures/demo")]
         out: PathBuf,
     },
+    /// Read training logs and print what was found (format, runs, series, column roles,
+    /// LR source, point counts, warnings), without storing anything.
+    Ingest(IngestArgs),
+    /// Write a sample file of every supported format (the project's fixtures).
+    Fixtures(FixturesArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IngestArgs {
+    /// Files to read; a folder is read whole (TensorBoard event files of one folder are one run).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Read every file as this format instead of detecting it (csv, json, ndjson, parquet, tfevents, log, zip).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The step column (or TensorBoard tag, or log key).
+    #[arg(long)]
+    pub step_col: Option<String>,
+    /// The loss column; repeat it for a wide table (one run per column).
+    #[arg(long)]
+    pub loss_col: Vec<String>,
+    #[arg(long)]
+    pub eval_loss_col: Option<String>,
+    #[arg(long)]
+    pub lr_col: Option<String>,
+    /// The column naming the run of each row.
+    #[arg(long)]
+    pub run_col: Option<String>,
+    #[arg(long)]
+    pub tokens_col: Option<String>,
+    /// Consumed samples (tokens = samples x --seq-len).
+    #[arg(long)]
+    pub samples_col: Option<String>,
+    #[arg(long)]
+    pub batch_size_col: Option<String>,
+    /// The model-size (N) column.
+    #[arg(long)]
+    pub n_params_col: Option<String>,
+    /// The compute (C, FLOPs) column.
+    #[arg(long)]
+    pub flops_col: Option<String>,
+    /// Sequence length in tokens, for every run.
+    #[arg(long)]
+    pub seq_len: Option<f64>,
+    /// Global batch size in sequences, for every run.
+    #[arg(long)]
+    pub batch_size: Option<f64>,
+    /// Tokens per optimiser step, for every run.
+    #[arg(long)]
+    pub tokens_per_step: Option<f64>,
+    /// Model parameters, for every run.
+    #[arg(long)]
+    pub n_params: Option<f64>,
+}
+
+impl IngestArgs {
+    pub fn mapping(&self) -> Mapping {
+        Mapping {
+            format: self.format.clone(),
+            step_col: self.step_col.clone(),
+            loss_col: self.loss_col.clone(),
+            eval_loss_col: self.eval_loss_col.clone(),
+            lr_col: self.lr_col.clone(),
+            run_col: self.run_col.clone(),
+            tokens_col: self.tokens_col.clone(),
+            samples_col: self.samples_col.clone(),
+            batch_size_col: self.batch_size_col.clone(),
+            n_params_col: self.n_params_col.clone(),
+            flops_col: self.flops_col.clone(),
+            seq_len: self.seq_len,
+            batch_size: self.batch_size,
+            tokens_per_step: self.tokens_per_step,
+            n_params: self.n_params,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FixturesArgs {
+    /// Folder to write the sample files to.
+    #[arg(long, default_value = "fixtures/formats")]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -56,12 +142,28 @@ pub struct ServeArgs {
 }
 
 pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Ingest(args) => return ingest_files(&args),
+        Command::Fixtures(args) => {
+            return match ingest::samples::write_all(&args.out) {
+                Ok(files) => {
+                    println!("wrote {} sample files to {}", files.len(), args.out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -74,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
+        Command::Ingest(_) | Command::Fixtures(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,5 +217,43 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         served = api::serve(listener, api::app(store, config)) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
+    Ok(())
+}
+
+/// `curvecast ingest`: reads the files (folders recursively) and prints the report.
+fn ingest_files(args: &IngestArgs) -> ExitCode {
+    let mut files = Vec::new();
+    for path in &args.files {
+        if let Err(e) = collect_files(path, &mut files) {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let results = ingest::ingest_batch(&files, &args.mapping(), &Limits::default());
+    let report = Report { files: results.iter().map(|(name, r)| ingest::report::FileReport::new(name, r)).collect() };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.files.iter().any(|f| f.error.is_some()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn collect_files(path: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for entry in entries {
+            collect_files(&entry, out)?;
+        }
+        return Ok(());
+    }
+    out.push((path.display().to_string(), std::fs::read(path)?));
     Ok(())
 }

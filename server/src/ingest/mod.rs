@@ -2,101 +2,166 @@
 //!
 //! Architecture invariant: this is the only module that knows polars. It does no IO
 //! of its own: callers hand it bytes and get runs or an [`IngestError`] that says what
-//! is wrong and where (file, line, column).
+//! is wrong and where (file, line or record, column).
+//!
+//! Module map:
+//! - [`detect`]: which format a file is, from its content (then its name);
+//! - `formats/*`: one reader per format family (CSV/TSV, JSON, NDJSON, Parquet,
+//!   trainer_state.json, TensorBoard events, console logs, zip archives);
+//! - [`roles`]: the role of a column from its header; [`mapping`]: the user's overrides;
+//! - `frame`: a polars table -> runs (layouts, numbers, bad cells located);
+//! - `assemble`: points -> sorted, deduplicated series, attributes, derived tokens, warnings;
+//! - [`report`]: the serialisable summary of what was found (CLI, upload preview);
+//! - [`samples`]: writes a sample file of every format (fixtures and round-trip tests).
+//!
+//! Representation: one [`ParsedRun`] per training run, with series keyed `loss`,
+//! `eval_loss`, `lr`, `tokens`, ... over the step, and run-level numbers in `attrs`
+//! (`n_params`, `batch_size`, `seq_len`, `tokens_per_step`; for a run that is a single
+//! row of a scaling table also `tokens` (D), `flops` (C) and `lr`). Whole runs stay
+//! together, so that later fits can resample whole runs.
 
-mod csv;
-mod roles;
-mod table;
+mod assemble;
+pub mod detect;
+mod error;
+mod formats;
+mod frame;
+pub mod mapping;
+mod origin;
+pub mod report;
+pub mod roles;
+pub mod samples;
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use shared::api::Series;
 
+pub use detect::Format;
+pub use error::{IngestError, IngestErrorKind};
+pub use formats::tfevents;
+pub use mapping::Mapping;
+pub use report::Report;
 pub use roles::Role;
 
-/// Bounds that keep a hostile or mistaken upload from exhausting the server.
+/// Bounds that keep a hostile or mistaken upload from exhausting the server. Every
+/// error for a bound names its field.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Data rows in one file.
+    /// Bytes of one file; for an archive, of all its files once unpacked.
+    pub max_bytes: usize,
+    /// Data rows in one file (lines, records, TensorBoard scalars).
     pub max_rows: usize,
     /// Runs in one file.
     pub max_runs: usize,
+    /// Bytes of one line of a text file.
+    pub max_line_bytes: usize,
+    /// Files in one archive or batch.
+    pub max_files: usize,
+    /// Bytes of a JSON document that is parsed whole (JSON lines and CSV stream instead).
+    pub max_json_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            max_bytes: 256 * 1024 * 1024,
             max_rows: 5_000_000,
-            max_runs: 1_000,
+            max_runs: 10_000,
+            max_line_bytes: 1024 * 1024,
+            max_files: 1_000,
+            max_json_bytes: 64 * 1024 * 1024,
         }
     }
+}
+
+/// How runs were laid out in a table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// Step, values, and optionally a run column (or a log: one record per step).
+    #[default]
+    Long,
+    /// One column per run (W&B chart export, pivoted tables).
+    Wide,
+    /// One run per row (scaling tables without run names).
+    RowPerRun,
 }
 
 /// One run read from a file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParsedRun {
     pub name: String,
-    /// `loss` always; `lr`, `eval_loss`, ... when the file has them.
+    /// `loss` always; `eval_loss`, `lr`, `tokens`, ... when the file has them.
     pub series: BTreeMap<String, Series>,
+    /// Run-level numbers: `n_params`, `batch_size`, `seq_len`, `tokens_per_step`, and for
+    /// a single-row run `tokens`, `flops`, `lr`.
+    pub attrs: BTreeMap<String, f64>,
+    /// Where each series or attribute came from (a column, a derivation, the mapping).
+    pub sources: BTreeMap<String, String>,
 }
 
 /// What a file held.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParsedFile {
-    /// The detected format, e.g. `csv`.
+    /// The detected format, e.g. `csv`, `wandb_chart_csv`, `tfevents` (see [`Format`]).
     pub format: String,
+    pub layout: Layout,
     pub runs: Vec<ParsedRun>,
-    /// Column roles found, as `(column, role)`.
+    /// Columns (or tags, or log keys) used, with their role.
     pub roles: Vec<(String, Role)>,
-    /// What was handled on the way (dropped non-finite values, duplicated steps...).
+    /// Columns seen and not used.
+    pub ignored: Vec<String>,
+    /// What was handled on the way (non-finite values, repeated steps, spikes...).
     pub warnings: Vec<String>,
+    /// Decisions taken (derived tokens, the layout chosen, entries of an archive...).
+    pub notes: Vec<String>,
 }
 
-/// Why a file could not be read, and where.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{file}{}{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default(), column.as_ref().map(|c| format!(", column '{c}'")).unwrap_or_default())]
-pub struct IngestError {
-    pub kind: IngestErrorKind,
-    pub file: String,
-    /// 1-based line of the file (the header is line 1).
-    pub line: Option<usize>,
-    pub column: Option<String>,
-    pub message: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IngestErrorKind {
-    /// The file has no data at all.
-    Empty,
-    /// The file is not what it claims to be, or a cell does not parse.
-    Malformed,
-    /// The file is readable but lacks something needed (e.g. a loss column).
-    Missing,
-    /// A [`Limits`] bound was exceeded.
-    TooLarge,
-}
-
-impl IngestError {
-    fn new(kind: IngestErrorKind, file: &str, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            file: file.to_string(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
-    }
-}
-
-/// Reads one uploaded file.
+/// Reads one uploaded file, finding everything automatically.
 pub fn ingest(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<ParsedFile, IngestError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(IngestError::new(
-            IngestErrorKind::Empty,
+    ingest_with(file_name, bytes, &Mapping::default(), limits)
+}
+
+/// Reads one uploaded file with the user's overrides.
+pub fn ingest_with(file_name: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(IngestError::too_large(
             file_name,
-            "the file is empty",
+            "max_bytes",
+            format!("the file has {} bytes, more than {}", bytes.len(), limits.max_bytes),
         ));
     }
-    let table = csv::read(file_name, bytes, limits)?;
-    table::into_runs(file_name, "csv", &table, limits)
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(IngestError::new(IngestErrorKind::Empty, file_name, "the file is empty"));
+    }
+    let format = match &mapping.format {
+        Some(name) => Format::from_name(name).ok_or_else(|| {
+            IngestError::malformed(file_name, format!("unknown format '{name}'; known: {}", Format::names().join(", ")))
+        })?,
+        None => detect::detect(file_name, bytes)?,
+    };
+    // A last line of defence: a panic inside a reader (ours or a library's) becomes an
+    // error for this file instead of taking the request or the CLI down.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| formats::read(format, file_name, bytes, mapping, limits)))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(IngestError::malformed(
+                file_name,
+                format!("the {} reader failed on this file (a bug; please report it): {why}", format.name()),
+            ))
+        })
+}
+
+/// Reads several files uploaded together: TensorBoard event files of the same folder
+/// are one run (a restarted run writes a new file); the others are read one by one.
+pub fn ingest_batch(
+    files: &[(String, Vec<u8>)],
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Vec<(String, Result<ParsedFile, IngestError>)> {
+    formats::batch(files, mapping, limits)
 }

@@ -1,0 +1,34 @@
+//! Parquet tables (long or wide, like CSV), read by polars. The row count is checked
+//! against `max_rows` from the file's metadata before anything is decoded.
+
+use std::io::Cursor;
+
+use polars::prelude::*;
+
+use super::super::mapping::Mapping;
+use super::super::origin::Origin;
+use super::{IngestError, Limits, ParsedFile, TableInfo};
+
+pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+    let bad =
+        |e: PolarsError| IngestError::malformed(file, format!("not a readable Parquet file: {}", first_line(&e.to_string())));
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let rows = reader.num_rows().map_err(bad)?;
+    if rows > limits.max_rows {
+        return Err(IngestError::too_large(file, "max_rows", format!("{rows} rows, more than {}", limits.max_rows)));
+    }
+    let df = reader.finish().map_err(bad)?;
+    let info = TableInfo {
+        format: "parquet".into(),
+        origin: Origin::Rows,
+        default_run: super::run_name_for(file),
+        attrs: Vec::new(),
+        notes: Vec::new(),
+        mapping,
+    };
+    super::table_file(file, &df, info, limits)
+}
+
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
+}
