@@ -37,7 +37,8 @@ unsafe impl GlobalAlloc for Counting {
         let new = unsafe { System.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             if new_size > layout.size() {
-                let now = IN_USE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+                let now = IN_USE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                    - layout.size();
                 PEAK.fetch_max(now, Ordering::Relaxed);
             } else {
                 IN_USE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -61,7 +62,9 @@ fn make_csv() -> Vec<u8> {
     for r in 0..RUNS {
         for i in 0..per_run {
             let step = i as f64;
-            let loss = 2.0 + 8.0 * (1.0 + step / 100.0).powf(-0.5) + 0.01 * ((i * 7919 % 1000) as f64 / 1000.0);
+            let loss = 2.0
+                + 8.0 * (1.0 + step / 100.0).powf(-0.5)
+                + 0.01 * ((i * 7919 % 1000) as f64 / 1000.0);
             let lr = 3e-4 * 0.5 * (1.0 + (std::f64::consts::PI * step / per_run as f64).cos());
             out.push_str(&format!("run-{r:02},{i},{loss:.8},{lr:.8e}\n"));
         }
@@ -73,7 +76,10 @@ fn main() {
     let baseline = IN_USE.load(Ordering::Relaxed);
     let bytes = make_csv();
     let size = bytes.len();
-    println!("file: {ROWS} rows, {RUNS} runs, {:.1} MB", size as f64 / 1e6);
+    println!(
+        "file: {ROWS} rows, {RUNS} runs, {:.1} MB",
+        size as f64 / 1e6
+    );
     let mut times = Vec::new();
     let mut peaks = Vec::new();
     for round in 0..3 {

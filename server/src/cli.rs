@@ -148,7 +148,11 @@ pub fn main() -> ExitCode {
         Command::Fixtures(args) => {
             return match ingest::samples::write_all(&args.out) {
                 Ok(files) => {
-                    println!("wrote {} sample files to {}", files.len(), args.out.display());
+                    println!(
+                        "wrote {} sample files to {}",
+                        files.len(),
+                        args.out.display()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -230,7 +234,12 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
         }
     }
     let results = ingest::ingest_batch(&files, &args.mapping(), &Limits::default());
-    let report = Report { files: results.iter().map(|(name, r)| ingest::report::FileReport::new(name, r)).collect() };
+    let report = Report {
+        files: results
+            .iter()
+            .map(|(name, r)| ingest::report::FileReport::new(name, r))
+            .collect(),
+    };
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(json) => println!("{json}"),
@@ -242,12 +251,18 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
     } else {
         print!("{}", report.to_text());
     }
-    if report.files.iter().any(|f| f.error.is_some()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if report.files.iter().any(|f| f.error.is_some()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn collect_files(path: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for entry in entries {
             collect_files(&entry, out)?;

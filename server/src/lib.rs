@@ -1,10 +1,12 @@
 //! curvecast's server: ingestion, storage, the HTTP API and the command line.
 //!
 //! Code map (each module alone knows one outside thing):
-//! - [`ingest`]: file bytes -> runs (the only module that knows polars);
+//! - [`ingest`]: file bytes -> runs, and [`export`]: predictions -> CSV/JSON/Parquet
+//!   (the only modules that know polars);
 //! - [`store`]: SQLite (the only module that knows SQL);
 //! - [`fit`]: fitting laws to runs (the only module that knows argmin);
 //! - [`api`]: HTTP (the only module that knows axum);
+//! - [`fit_input`]: stored runs -> fit inputs; [`jobs`]: the queue that runs fits;
 //! - [`cli`]: the `curvecast` command line (`cli_fit`: its `fit` and `predict`);
 //! - [`demo`]: loads the demo runs of `fixtures/demo` into an empty store.
 
@@ -12,7 +14,10 @@ pub mod api;
 pub mod cli;
 mod cli_fit;
 pub mod demo;
+pub mod export;
 pub mod fit;
+pub mod fit_input;
 pub mod ingest;
+pub mod jobs;
 pub mod rng;
 pub mod store;

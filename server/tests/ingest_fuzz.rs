@@ -13,8 +13,15 @@ use server::ingest::samples;
 use server::ingest::{Format, Limits, Mapping, ingest, ingest_with};
 
 fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Small bounds, so that no input can take much memory or time.
@@ -33,28 +40,44 @@ fn limits() -> Limits {
 fn read_is_safe(name: &str, bytes: &[u8], mapping: &Mapping) {
     let start = Instant::now();
     let result = ingest_with(name, bytes, mapping, &limits());
-    assert!(start.elapsed() < Duration::from_secs(10), "{name}: took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{name}: took {:?}",
+        start.elapsed()
+    );
     match result {
         Ok(file) => {
             assert!(!file.runs.is_empty());
             for run in &file.runs {
                 for series in run.series.values() {
                     assert_eq!(series.steps.len(), series.values.len());
-                    assert!(series.steps.windows(2).all(|w| w[0] < w[1]), "steps sorted and unique");
-                    assert!(series.values.iter().all(|v| v.is_finite()), "non-finite values are left out");
+                    assert!(
+                        series.steps.windows(2).all(|w| w[0] < w[1]),
+                        "steps sorted and unique"
+                    );
+                    assert!(
+                        series.values.iter().all(|v| v.is_finite()),
+                        "non-finite values are left out"
+                    );
                 }
             }
         }
         Err(e) => {
             assert!(!e.message.is_empty() && !e.file.is_empty(), "{e:?}");
             // Readers turn a panic into this error; the fuzzer must never see one.
-            assert!(!e.message.contains("a bug; please report it"), "{name}: {e}");
+            assert!(
+                !e.message.contains("a bug; please report it"),
+                "{name}: {e}"
+            );
         }
     }
 }
 
 fn forced(format: Format) -> Mapping {
-    Mapping { format: Some(format.name().into()), ..Mapping::default() }
+    Mapping {
+        format: Some(format.name().into()),
+        ..Mapping::default()
+    }
 }
 
 proptest! {

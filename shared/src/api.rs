@@ -60,6 +60,9 @@ pub struct RunSummary {
     /// Number of points of the `loss` series.
     pub n_points: u64,
     pub lr_source: LrSource,
+    /// Run-level numbers: `n_params`, `batch_size`, `seq_len`, `tokens`, `flops`, ...
+    #[serde(default)]
+    pub attrs: BTreeMap<String, f64>,
 }
 
 /// A series of a run: values at increasing steps, column-wise for compact JSON.
@@ -166,4 +169,101 @@ pub struct FitReport {
     pub bootstrap: Option<BootstrapSummary>,
     /// Things the user should know (weak identifiability, extrapolation...).
     pub warnings: Vec<String>,
+}
+
+/// `POST /api/fits`: what to fit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitRequest {
+    /// `momentum`, `multipower`, `chinchilla`, `kaplan-n`, `kaplan-d`, `kaplan-nd`, `kaplan-ns`, `power`.
+    pub law: String,
+    /// Runs to fit.
+    pub runs: Vec<i64>,
+    /// Runs to hold out and report errors on.
+    #[serde(default)]
+    pub holdout: Vec<i64>,
+    #[serde(default)]
+    pub options: FitRequestOptions,
+}
+
+/// Options of the fitting engine; every field has the field's default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FitRequestOptions {
+    /// `code` (the authors' released code, default) or `paper`.
+    pub convention: Option<String>,
+    /// `huber` (default) or `least_squares`.
+    pub penalty: Option<String>,
+    /// Huber delta (default 1e-3).
+    pub delta: Option<f64>,
+    /// `log` (default) or `raw` residuals.
+    pub scale: Option<String>,
+    /// Penalty multiplier on over-predicted points (default 1).
+    pub over_prediction_weight: Option<f64>,
+    /// Leave out points before this step.
+    pub exclude_before_step: Option<usize>,
+    /// Leave out the k highest losses.
+    pub exclude_highest: usize,
+    /// Bootstrap resamples of whole runs (0: none).
+    pub bootstrap: usize,
+    pub seed: Option<u64>,
+    pub fixed: BTreeMap<String, f64>,
+    pub bounds: BTreeMap<String, [f64; 2]>,
+    /// Schedules (text form) for runs without a logged LR, by run id.
+    pub schedules: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+/// A fit as listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitSummary {
+    pub id: i64,
+    pub law: String,
+    pub status: FitStatus,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// Why it failed, for `failed`.
+    pub error: Option<String>,
+}
+
+/// `GET /api/fits/{id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitDetail {
+    #[serde(flatten)]
+    pub summary: FitSummary,
+    pub request: FitRequest,
+    /// The best parameters, in the order of `report.params`.
+    pub params: Option<Vec<f64>>,
+    pub report: Option<FitReport>,
+    pub report_text: Option<String>,
+}
+
+/// `POST /api/fits/{id}/predict`: a schedule law's forecast under a schedule.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictRequest {
+    /// Text form, e.g. `cosine:peak=3e-4,final=3e-5,warmup=2160,total=24000`.
+    pub schedule: Option<String>,
+    /// Or explicit per-step learning rates.
+    pub lrs: Option<Vec<f64>>,
+    /// Steps between predicted points (default 100).
+    pub every: Option<usize>,
+}
+
+/// One predicted point; `lower`/`upper` bound the bootstrap band when the fit has one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictedPoint {
+    pub step: usize,
+    pub loss: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
 }

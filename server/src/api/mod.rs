@@ -5,6 +5,7 @@
 //! errors leave through [`ApiError`] as `{"error": {"code", "message", "details"}}`.
 
 mod error;
+mod fits;
 mod runs;
 
 use std::path::PathBuf;
@@ -44,19 +45,23 @@ impl Default for Config {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub jobs: crate::jobs::Jobs,
     pub config: Arc<Config>,
 }
 
 /// The whole application: API routes plus, when configured, the web app's files.
 pub fn app(store: Store, config: Config) -> Router {
     let dist = config.dist.clone();
+    // One fit at a time: each fit already uses both cores.
     let state = AppState {
         store,
+        jobs: crate::jobs::Jobs::new(1),
         config: Arc::new(config.clone()),
     };
     let api = Router::new()
         .route("/health", get(health))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
+        .merge(fits::router())
         .fallback(|| async { ApiError::not_found("no such API route") });
     let router = Router::new().nest("/api", api).with_state(state);
     match dist {

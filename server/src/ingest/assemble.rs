@@ -82,7 +82,10 @@ impl<'a> Assembler<'a> {
                 format!("more than {} runs in one file", self.limits.max_runs),
             ));
         }
-        self.runs.push(RunAcc { name: name.to_string(), series: Vec::new() });
+        self.runs.push(RunAcc {
+            name: name.to_string(),
+            series: Vec::new(),
+        });
         self.index.insert(name.to_string(), self.runs.len() - 1);
         Ok(self.runs.len() - 1)
     }
@@ -119,7 +122,15 @@ impl<'a> Assembler<'a> {
     /// Adds a point. Non-finite values are counted and left out; steps going back are
     /// counted (a resumed run) and sorted out at the end.
     #[inline]
-    pub fn push(&mut self, run: usize, series: usize, step: f64, value: f64, row: usize, origin: &Origin) {
+    pub fn push(
+        &mut self,
+        run: usize,
+        series: usize,
+        step: f64,
+        value: f64,
+        row: usize,
+        origin: &Origin,
+    ) {
         let s = &mut self.runs[run].series[series];
         if !value.is_finite() {
             s.non_finite += 1;
@@ -145,17 +156,27 @@ impl<'a> Assembler<'a> {
 
     /// Sorts, deduplicates and checks every series, turns run-level series into
     /// attributes, applies the mapping's values and derives tokens.
-    pub fn finish(mut self, mapping: &Mapping, file_attrs: &FileAttrs) -> (Vec<ParsedRun>, Vec<String>, Vec<String>) {
+    pub fn finish(
+        mut self,
+        mapping: &Mapping,
+        file_attrs: &FileAttrs,
+    ) -> (Vec<ParsedRun>, Vec<String>, Vec<String>) {
         let mut runs = Vec::with_capacity(self.runs.len());
         let mut left_out = Vec::new();
         let accs = std::mem::take(&mut self.runs);
         for acc in accs {
             let name = acc.name;
-            let mut run = ParsedRun { name: name.clone(), ..ParsedRun::default() };
+            let mut run = ParsedRun {
+                name: name.clone(),
+                ..ParsedRun::default()
+            };
             // Issues per series, merged when several series share one (loss and lr
             // of the same rows): `run 'a', loss and lr: ...`.
             let mut issues: Vec<(String, Vec<String>)> = Vec::new();
-            let mut issue = |series: &str, message: String| match issues.iter_mut().find(|(m, _)| *m == message) {
+            let mut issue = |series: &str, message: String| match issues
+                .iter_mut()
+                .find(|(m, _)| *m == message)
+            {
                 Some((_, names)) => names.push(series.to_string()),
                 None => issues.push((message, vec![series.to_string()])),
             };
@@ -182,22 +203,30 @@ impl<'a> Assembler<'a> {
                 }
                 let (series, duplicates) = sort_and_dedup(s.steps, s.values, s.sorted);
                 if duplicates > 0 {
-                    issue(&s.key, format!("{duplicates} repeated step(s): the last value logged for each was kept"));
+                    issue(
+                        &s.key,
+                        format!(
+                            "{duplicates} repeated step(s): the last value logged for each was kept"
+                        ),
+                    );
                 }
                 if series.steps.is_empty() {
                     continue;
                 }
-                run.sources.insert(s.key.clone(), format!("column '{}'", s.source));
+                run.sources
+                    .insert(s.key.clone(), format!("column '{}'", s.source));
                 run.series.insert(s.key, series);
             }
             for (message, series) in issues {
-                self.warnings.push(format!("run '{name}', {}: {message}", series.join(" and ")));
+                self.warnings
+                    .push(format!("run '{name}', {}: {message}", series.join(" and ")));
             }
             self.resolve_attributes(&mut run, mapping, file_attrs);
             self.derive_tokens(&mut run);
             if let Some(loss) = run.series.get("loss") {
                 if let Some(w) = spikes(loss) {
-                    self.warnings.push(format!("run '{name}', loss: {w} (kept)"));
+                    self.warnings
+                        .push(format!("run '{name}', loss: {w} (kept)"));
                 }
                 runs.push(run);
             } else if run.series.contains_key("eval_loss") {
@@ -218,7 +247,12 @@ impl<'a> Assembler<'a> {
         (runs, self.warnings, self.notes)
     }
 
-    fn resolve_attributes(&mut self, run: &mut ParsedRun, mapping: &Mapping, file_attrs: &FileAttrs) {
+    fn resolve_attributes(
+        &mut self,
+        run: &mut ParsedRun,
+        mapping: &Mapping,
+        file_attrs: &FileAttrs,
+    ) {
         let single_point = run.series.get("loss").is_some_and(|s| s.steps.len() == 1);
         for role in Role::ALL {
             let key = role.key();
@@ -236,10 +270,17 @@ impl<'a> Assembler<'a> {
                         "run '{}': {key} varies within the run ({} to {}), kept as a series",
                         run.name,
                         series.values.iter().copied().fold(f64::INFINITY, f64::min),
-                        series.values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                        series
+                            .values
+                            .iter()
+                            .copied()
+                            .fold(f64::NEG_INFINITY, f64::max)
                     ));
                 }
-            } else if single_point && matches!(role, Role::Lr | Role::Tokens | Role::Flops) && series.values.len() == 1 {
+            } else if single_point
+                && matches!(role, Role::Lr | Role::Tokens | Role::Flops)
+                && series.values.len() == 1
+            {
                 run.attrs.insert(key.to_string(), first);
             }
         }
@@ -251,7 +292,8 @@ impl<'a> Assembler<'a> {
         }
         for (role, value) in mapping.values() {
             run.attrs.insert(role.key().to_string(), value);
-            run.sources.insert(role.key().to_string(), "given in the mapping".to_string());
+            run.sources
+                .insert(role.key().to_string(), "given in the mapping".to_string());
         }
     }
 
@@ -265,33 +307,55 @@ impl<'a> Assembler<'a> {
         let attr = |k: &str| run.attrs.get(k).copied();
         let seq_len = attr("seq_len");
         let real_steps = !self.steps_are_ordinals;
-        let (series, how) = if let (Some(samples), Some(seq_len)) = (run.series.get("samples"), seq_len) {
-            (scale(samples, seq_len), format!("consumed samples x sequence length {seq_len}"))
-        } else if let (true, Some(loss), Some(per_step)) = (real_steps, run.series.get("loss"), attr("tokens_per_step")) {
-            (steps_times(loss, per_step), format!("step x {per_step} tokens per step"))
-        } else if let (true, Some(loss), Some(batch), Some(seq_len)) =
-            (real_steps, run.series.get("loss"), attr("batch_size"), seq_len)
-        {
-            (steps_times(loss, batch * seq_len), format!("step x batch size {batch} x sequence length {seq_len}"))
-        } else if let (Some(flops), Some(n)) = (run.series.get("flops"), attr("n_params")) {
-            (scale(flops, 1.0 / (6.0 * n)), "FLOPs / (6 N)".to_string())
-        } else {
-            return;
-        };
+        let (series, how) =
+            if let (Some(samples), Some(seq_len)) = (run.series.get("samples"), seq_len) {
+                (
+                    scale(samples, seq_len),
+                    format!("consumed samples x sequence length {seq_len}"),
+                )
+            } else if let (true, Some(loss), Some(per_step)) =
+                (real_steps, run.series.get("loss"), attr("tokens_per_step"))
+            {
+                (
+                    steps_times(loss, per_step),
+                    format!("step x {per_step} tokens per step"),
+                )
+            } else if let (true, Some(loss), Some(batch), Some(seq_len)) = (
+                real_steps,
+                run.series.get("loss"),
+                attr("batch_size"),
+                seq_len,
+            ) {
+                (
+                    steps_times(loss, batch * seq_len),
+                    format!("step x batch size {batch} x sequence length {seq_len}"),
+                )
+            } else if let (Some(flops), Some(n)) = (run.series.get("flops"), attr("n_params")) {
+                (scale(flops, 1.0 / (6.0 * n)), "FLOPs / (6 N)".to_string())
+            } else {
+                return;
+            };
         if run.series.get("loss").is_some_and(|s| s.steps.len() == 1) && series.values.len() == 1 {
             run.attrs.insert("tokens".to_string(), series.values[0]);
         }
-        run.sources.insert("tokens".to_string(), format!("derived: {how}"));
+        run.sources
+            .insert("tokens".to_string(), format!("derived: {how}"));
         run.series.insert("tokens".to_string(), series);
     }
 }
 
 fn scale(series: &Series, factor: f64) -> Series {
-    Series { steps: series.steps.clone(), values: series.values.iter().map(|v| v * factor).collect() }
+    Series {
+        steps: series.steps.clone(),
+        values: series.values.iter().map(|v| v * factor).collect(),
+    }
 }
 
 fn steps_times(series: &Series, factor: f64) -> Series {
-    Series { steps: series.steps.clone(), values: series.steps.iter().map(|s| s * factor).collect() }
+    Series {
+        steps: series.steps.clone(),
+        values: series.steps.iter().map(|s| s * factor).collect(),
+    }
 }
 
 /// Sorts by step (stable, so rows of a repeated step stay in file order) and keeps the
@@ -336,11 +400,15 @@ fn spikes(loss: &Series) -> Option<String> {
             continue;
         }
         window.copy_from_slice(prev);
-        let median = *window.select_nth_unstable_by(SPIKE_WINDOW / 2, f64::total_cmp).1;
+        let median = *window
+            .select_nth_unstable_by(SPIKE_WINDOW / 2, f64::total_cmp)
+            .1;
         for x in window.iter_mut() {
             *x = (*x - median).abs();
         }
-        let mad = *window.select_nth_unstable_by(SPIKE_WINDOW / 2, f64::total_cmp).1;
+        let mad = *window
+            .select_nth_unstable_by(SPIKE_WINDOW / 2, f64::total_cmp)
+            .1;
         if v[i] > median + (6.0 * 1.4826 * mad).max((SPIKE_RATIO - 1.0) * median) {
             count += 1;
             first.get_or_insert(loss.steps[i]);
@@ -357,17 +425,30 @@ mod tests {
 
     #[test]
     fn sort_and_dedup_keeps_the_last_of_a_repeated_step() {
-        let (s, dup) = sort_and_dedup(vec![1.0, 3.0, 2.0, 3.0], vec![10.0, 30.0, 20.0, 31.0], false);
-        assert_eq!((s.steps, s.values, dup), (vec![1.0, 2.0, 3.0], vec![10.0, 20.0, 31.0], 1));
+        let (s, dup) = sort_and_dedup(
+            vec![1.0, 3.0, 2.0, 3.0],
+            vec![10.0, 30.0, 20.0, 31.0],
+            false,
+        );
+        assert_eq!(
+            (s.steps, s.values, dup),
+            (vec![1.0, 2.0, 3.0], vec![10.0, 20.0, 31.0], 1)
+        );
     }
 
     #[test]
     fn spikes_are_found() {
         let mut values = vec![3.0; 40];
         values[30] = 6.0;
-        let loss = Series { steps: (0..40).map(f64::from).collect(), values };
+        let loss = Series {
+            steps: (0..40).map(f64::from).collect(),
+            values,
+        };
         assert!(spikes(&loss).is_some_and(|w| w.contains("1 spike") && w.contains("step 30")));
-        let flat = Series { steps: vec![0.0; 40], values: vec![3.0; 40] };
+        let flat = Series {
+            steps: vec![0.0; 40],
+            values: vec![3.0; 40],
+        };
         assert_eq!(spikes(&flat), None);
     }
 }

@@ -29,8 +29,15 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 7] =
-        [Format::Csv, Format::Json, Format::Ndjson, Format::Parquet, Format::Tfevents, Format::Log, Format::Zip];
+    pub const ALL: [Format; 7] = [
+        Format::Csv,
+        Format::Json,
+        Format::Ndjson,
+        Format::Parquet,
+        Format::Tfevents,
+        Format::Log,
+        Format::Zip,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,12 +59,16 @@ impl Format {
     pub fn from_name(name: &str) -> Option<Format> {
         let name = name.trim().to_ascii_lowercase();
         let family = match name.as_str() {
-            "csv" | "tsv" | "wandb_chart_csv" | "wandb_history_csv" | "lightning_csv" => Format::Csv,
+            "csv" | "tsv" | "wandb_chart_csv" | "wandb_history_csv" | "lightning_csv" => {
+                Format::Csv
+            }
             "json" | "hf_trainer_state" | "run_json" => Format::Json,
             "ndjson" | "jsonl" | "json_lines" => Format::Ndjson,
             "parquet" => Format::Parquet,
             "tfevents" | "tensorboard" => Format::Tfevents,
-            "log" | "megatron_log" | "nemo_log" | "nanogpt_log" | "torchtitan_log" | "text_log" => Format::Log,
+            "log" | "megatron_log" | "nemo_log" | "nanogpt_log" | "torchtitan_log" | "text_log" => {
+                Format::Log
+            }
             "zip" => Format::Zip,
             _ => return None,
         };
@@ -74,7 +85,10 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
         return Ok(Format::Parquet);
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err(IngestError::malformed(file_name, "a gzip-compressed file: unpack it first, or upload a .zip"));
+        return Err(IngestError::malformed(
+            file_name,
+            "a gzip-compressed file: unpack it first, or upload a .zip",
+        ));
     }
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     if tfevents::looks_like(bytes) || base.contains("tfevents") {
@@ -88,7 +102,11 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
     };
     let trimmed = text.trim_start();
     if looks_like_json(trimmed) {
-        return Ok(if looks_like_json_lines(trimmed) { Format::Ndjson } else { Format::Json });
+        return Ok(if looks_like_json_lines(trimmed) {
+            Format::Ndjson
+        } else {
+            Format::Json
+        });
     }
     if looks_like_table(text) {
         return Ok(Format::Csv);
@@ -96,7 +114,10 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
     if console::looks_like_log(text) {
         return Ok(Format::Log);
     }
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
     Err(IngestError::new(
         IngestErrorKind::Malformed,
         file_name,
@@ -111,7 +132,13 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
 /// `{"...` or `[` then a JSON value (not `[NeMo I ...` or `[titan]` of a log line).
 fn looks_like_json(text: &str) -> bool {
     let mut chars = text.chars();
-    let next = || text.get(1..).unwrap_or_default().trim_start().chars().next();
+    let next = || {
+        text.get(1..)
+            .unwrap_or_default()
+            .trim_start()
+            .chars()
+            .next()
+    };
     match chars.next() {
         Some('{') => matches!(next(), Some('"' | '}')),
         Some('[') => matches!(next(), Some('{' | '[' | ']' | '"' | '-' | '0'..='9')),
@@ -129,7 +156,9 @@ fn looks_like_json_lines(text: &str) -> bool {
     let (Some(first), Some(second)) = (lines.next(), lines.next()) else {
         return false;
     };
-    first.starts_with('{') && second.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(first).is_ok()
+    first.starts_with('{')
+        && second.starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(first).is_ok()
 }
 
 /// The separator of a table: tab, comma or semicolon, whichever the header uses.
@@ -163,7 +192,10 @@ pub fn count_fields(line: &str, sep: u8) -> usize {
 /// A header line, then rows mostly with as many fields (of the first 20; a ragged row is
 /// reported by the CSV reader with its line), and a header that is not itself a log line.
 fn looks_like_table(text: &str) -> bool {
-    let mut lines = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty());
     let Some(header) = lines.next() else {
         return false;
     };
@@ -184,7 +216,12 @@ mod tests {
     use super::*;
 
     fn check(name: &str, bytes: &[u8], expected: Option<Format>) {
-        assert_eq!(detect(name, bytes).ok(), expected, "{name}: {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(60)]));
+        assert_eq!(
+            detect(name, bytes).ok(),
+            expected,
+            "{name}: {:?}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(60)])
+        );
     }
 
     #[test]
@@ -192,7 +229,11 @@ mod tests {
         check("a.txt", b"step,loss\n1,2\n", Some(Format::Csv));
         check("a.txt", b"step\tloss\n1\t2\n", Some(Format::Csv));
         check("a.csv", b"{\"log_history\": []}", Some(Format::Json));
-        check("a.json", b"{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": 1}\n", Some(Format::Ndjson));
+        check(
+            "a.json",
+            b"{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": 1}\n",
+            Some(Format::Ndjson),
+        );
         check("x", b"PAR1....", Some(Format::Parquet));
         check("x", b"PK\x03\x04....", Some(Format::Zip));
         check(
@@ -207,6 +248,10 @@ mod tests {
             b"[NeMo I 2024-01-01] start\nTraining epoch 0, iteration 1/9 | global_step: 1 | reduced_train_loss: 1.3\n",
             Some(Format::Log),
         );
-        check("a.json", b"[\n  {\"step\": 1, \"loss\": 2}\n]", Some(Format::Json));
+        check(
+            "a.json",
+            b"[\n  {\"step\": 1, \"loss\": 2}\n]",
+            Some(Format::Json),
+        );
     }
 }

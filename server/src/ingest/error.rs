@@ -35,7 +35,14 @@ pub enum IngestErrorKind {
 
 impl IngestError {
     pub fn new(kind: IngestErrorKind, file: &str, message: impl Into<String>) -> Self {
-        Self { kind, file: file.to_string(), line: None, at: None, column: None, message: message.into() }
+        Self {
+            kind,
+            file: file.to_string(),
+            line: None,
+            at: None,
+            column: None,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn malformed(file: &str, message: impl Into<String>) -> Self {
@@ -48,7 +55,11 @@ impl IngestError {
 
     /// A [`super::Limits`] bound: `limit` is the field name, so the user knows which one.
     pub(crate) fn too_large(file: &str, limit: &str, message: impl Into<String>) -> Self {
-        Self::new(IngestErrorKind::TooLarge, file, format!("{} (limit `{limit}`)", message.into()))
+        Self::new(
+            IngestErrorKind::TooLarge,
+            file,
+            format!("{} (limit `{limit}`)", message.into()),
+        )
     }
 
     pub(crate) fn with_line(mut self, line: usize) -> Self {
@@ -84,5 +95,9 @@ impl IngestError {
 /// Shortens a cell for an error message.
 pub(crate) fn excerpt(text: &str) -> String {
     let text = text.trim();
-    if text.chars().count() > 40 { format!("{}...", text.chars().take(40).collect::<String>()) } else { text.to_string() }
+    if text.chars().count() > 40 {
+        format!("{}...", text.chars().take(40).collect::<String>())
+    } else {
+        text.to_string()
+    }
 }

@@ -67,7 +67,13 @@ pub struct Hints {
 }
 
 /// Decides the role of each column.
-pub fn plan(file: &str, names: &[String], kinds: &[Kind], mapping: &Mapping, hints: Hints) -> Result<Plan, IngestError> {
+pub fn plan(
+    file: &str,
+    names: &[String],
+    kinds: &[Kind],
+    mapping: &Mapping,
+    hints: Hints,
+) -> Result<Plan, IngestError> {
     let mut plan = Plan::default();
     let mut role_of: Vec<Option<(Role, u8)>> = vec![None; names.len()];
     let name_refs = || names.iter().map(String::as_str);
@@ -101,7 +107,8 @@ pub fn plan(file: &str, names: &[String], kinds: &[Kind], mapping: &Mapping, hin
             continue;
         }
         match roles::rank(name) {
-            Some((role, _)) if forced_roles.contains(&role) || (role == Role::Loss && wide_losses) => {}
+            Some((role, _))
+                if forced_roles.contains(&role) || (role == Role::Loss && wide_losses) => {}
             found => role_of[col] = found,
         }
     }
@@ -109,13 +116,22 @@ pub fn plan(file: &str, names: &[String], kinds: &[Kind], mapping: &Mapping, hin
     // The best-ranked column of each role wins; the others are reported unused.
     for role in Role::ALL {
         let best = (0..names.len())
-            .filter_map(|c| role_of[c].filter(|(r, _)| *r == role).map(|(_, rank)| (rank, c)))
+            .filter_map(|c| {
+                role_of[c]
+                    .filter(|(r, _)| *r == role)
+                    .map(|(_, rank)| (rank, c))
+            })
             .min()
             .map(|(_, c)| c);
         let Some(best) = best else { continue };
         for c in 0..names.len() {
             if c != best && role_of[c].is_some_and(|(r, _)| r == role) {
-                plan.notes.push(format!("column '{}' is also a {} column; '{}' was used", names[c], role.key(), names[best]));
+                plan.notes.push(format!(
+                    "column '{}' is also a {} column; '{}' was used",
+                    names[c],
+                    role.key(),
+                    names[best]
+                ));
                 role_of[c] = None;
             }
         }
@@ -128,9 +144,16 @@ pub fn plan(file: &str, names: &[String], kinds: &[Kind], mapping: &Mapping, hin
     }
 
     // An eval loss alone is enough (a file of validation curves).
-    let has_loss = plan.values.iter().any(|&(_, r)| matches!(r, Role::Loss | Role::EvalLoss)) || !plan.wide.is_empty();
-    let free =
-        |c: usize, plan: &Plan| role_of[c].is_none() && !plan.wide.iter().any(|(w, _, _)| *w == c) && kinds[c] != Kind::Other;
+    let has_loss = plan
+        .values
+        .iter()
+        .any(|&(_, r)| matches!(r, Role::Loss | Role::EvalLoss))
+        || !plan.wide.is_empty();
+    let free = |c: usize, plan: &Plan| {
+        role_of[c].is_none()
+            && !plan.wide.iter().any(|(w, _, _)| *w == c)
+            && kinds[c] != Kind::Other
+    };
     if !has_loss {
         // Run-qualified columns: `<run> - <key>`, `<run>/<key>`.
         for (col, name) in names.iter().enumerate() {
@@ -142,12 +165,22 @@ pub fn plan(file: &str, names: &[String], kinds: &[Kind], mapping: &Mapping, hin
                 plan.used.push((name.clone(), role));
             }
         }
-        if !plan.wide.iter().any(|(_, _, r)| matches!(r, Role::Loss | Role::EvalLoss)) {
+        if !plan
+            .wide
+            .iter()
+            .any(|(_, _, r)| matches!(r, Role::Loss | Role::EvalLoss))
+        {
             plan.wide.clear();
-            plan.used.retain(|(name, _)| !roles::split_qualified(name).is_some_and(|(_, _, r)| r.is_value()));
+            plan.used.retain(|(name, _)| {
+                !roles::split_qualified(name).is_some_and(|(_, _, r)| r.is_value())
+            });
             // Bare run names next to a step column (a pivoted table).
             let bare: Vec<usize> = (0..names.len())
-                .filter(|&c| free(c, &plan) && kinds[c] == Kind::Numeric && !roles::is_known_metric(&names[c]))
+                .filter(|&c| {
+                    free(c, &plan)
+                        && kinds[c] == Kind::Numeric
+                        && !roles::is_known_metric(&names[c])
+                })
                 .collect();
             if plan.step.is_some() && plan.run.is_none() && bare.len() >= 2 {
                 plan.notes.push(format!(
@@ -174,23 +207,35 @@ pub fn plan(file: &str, names: &[String], kinds: &[Kind], mapping: &Mapping, hin
     // A single text column next to steps that go back: the run name (e.g. `schedule`).
     if plan.run.is_none() && plan.wide.is_empty() && plan.step.is_some() && hints.steps_go_back {
         let text: Vec<usize> = (0..names.len())
-            .filter(|&c| free(c, &plan) && kinds[c] == Kind::Text && !roles::is_known_metric(&names[c]))
+            .filter(|&c| {
+                free(c, &plan) && kinds[c] == Kind::Text && !roles::is_known_metric(&names[c])
+            })
             .collect();
         if let [c] = text[..] {
             plan.run = Some(c);
             plan.used.push((names[c].clone(), Role::Run));
-            plan.notes.push(format!("the text column '{}' is read as the run name (the steps start again)", names[c]));
+            plan.notes.push(format!(
+                "the text column '{}' is read as the run name (the steps start again)",
+                names[c]
+            ));
         }
     }
 
     let needed = plan.needed();
-    plan.ignored = (0..names.len()).filter(|c| !needed.contains(c)).map(|c| names[c].clone()).collect();
+    plan.ignored = (0..names.len())
+        .filter(|c| !needed.contains(c))
+        .map(|c| names[c].clone())
+        .collect();
     Ok(plan)
 }
 
 fn list(names: &[String]) -> String {
     let shown: Vec<&str> = names.iter().take(30).map(String::as_str).collect();
-    format!("{}{}", shown.join(", "), if names.len() > 30 { ", ..." } else { "" })
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if names.len() > 30 { ", ..." } else { "" }
+    )
 }
 
 /// What a table column holds: numbers, text (a cell that is not a number), or neither.
@@ -201,8 +246,18 @@ pub fn kind_of(column: &Column) -> Kind {
             let Ok(text) = column.str() else {
                 return Kind::Other;
             };
-            let mut cells = text.iter().flatten().map(str::trim).filter(|c| !c.is_empty()).take(200).peekable();
-            if cells.peek().is_none() || cells.all(|c| parse_number(c).is_some()) { Kind::Numeric } else { Kind::Text }
+            let mut cells = text
+                .iter()
+                .flatten()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .take(200)
+                .peekable();
+            if cells.peek().is_none() || cells.all(|c| parse_number(c).is_some()) {
+                Kind::Numeric
+            } else {
+                Kind::Text
+            }
         }
         _ => Kind::Other,
     }
@@ -223,12 +278,14 @@ pub fn steps_go_back(column: &Column) -> bool {
 /// A number as trainers write it, including `nan`, `inf`, `1.5E-04`, surrounding spaces.
 pub fn parse_number(text: &str) -> Option<f64> {
     let text = text.trim();
-    text.parse::<f64>().ok().or_else(|| match text.to_ascii_lowercase().as_str() {
-        "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
-        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        _ => None,
-    })
+    text.parse::<f64>()
+        .ok()
+        .or_else(|| match text.to_ascii_lowercase().as_str() {
+            "nan" | "+nan" | "-nan" => Some(f64::NAN),
+            "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
+            "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+            _ => None,
+        })
 }
 
 /// A column as numbers; a text cell that is not one is an error that says where.
@@ -238,7 +295,9 @@ pub fn to_f64(file: &str, column: &Column, origin: &Origin) -> Result<Float64Chu
     match column.dtype() {
         DataType::Float64 => Ok(column.f64().map_err(|e| bad(e.to_string()))?.clone()),
         dt if dt.is_primitive_numeric() || *dt == DataType::Null => {
-            let cast = column.cast(&DataType::Float64).map_err(|e| bad(format!("cannot be read as numbers: {e}")))?;
+            let cast = column
+                .cast(&DataType::Float64)
+                .map_err(|e| bad(format!("cannot be read as numbers: {e}")))?;
             Ok(cast.f64().map_err(|e| bad(e.to_string()))?.clone())
         }
         DataType::String => {
@@ -251,12 +310,16 @@ pub fn to_f64(file: &str, column: &Column, origin: &Origin) -> Result<Float64Chu
                     Some(c) => match parse_number(c) {
                         Some(v) => values.push(Some(v)),
                         None => {
-                            return Err(bad(format!("'{}' is not a number", excerpt(c))).at_row(origin, row));
+                            return Err(bad(format!("'{}' is not a number", excerpt(c)))
+                                .at_row(origin, row));
                         }
                     },
                 }
             }
-            Ok(Float64Chunked::from_iter_options(name.as_str().into(), values.into_iter()))
+            Ok(Float64Chunked::from_iter_options(
+                name.as_str().into(),
+                values.into_iter(),
+            ))
         }
         DataType::Boolean => Err(bad("holds true/false values, not numbers".to_string())),
         dt => Err(bad(format!("holds {dt} values, not numbers"))),
@@ -272,12 +335,19 @@ struct Numbers {
 impl Numbers {
     fn new(ca: &Float64Chunked) -> Self {
         let ca = ca.rechunk().into_owned();
-        let valid = ca.downcast_as_array().validity().filter(|b| b.unset_bits() > 0).map(|b| b.iter().collect());
+        let valid = ca
+            .downcast_as_array()
+            .validity()
+            .filter(|b| b.unset_bits() > 0)
+            .map(|b| b.iter().collect());
         Self { ca, valid }
     }
 
     fn view(&self) -> View<'_> {
-        View { values: self.ca.downcast_as_array().values().as_slice(), valid: self.valid.as_deref() }
+        View {
+            values: self.ca.downcast_as_array().values().as_slice(),
+            valid: self.valid.as_deref(),
+        }
     }
 }
 
@@ -299,7 +369,9 @@ impl View<'_> {
 
     fn varies(&self) -> bool {
         let mut seen = None;
-        (0..self.values.len()).filter_map(|r| self.get(r)).any(|v| *seen.get_or_insert(v) != v)
+        (0..self.values.len())
+            .filter_map(|r| self.get(r))
+            .any(|v| *seen.get_or_insert(v) != v)
     }
 }
 
@@ -314,43 +386,74 @@ pub fn assemble(
     let file = asm.file().to_string();
     let height = df.height();
     if height == 0 {
-        return Err(IngestError::new(IngestErrorKind::Empty, &file, "the table has a header but no data rows"));
+        return Err(IngestError::new(
+            IngestErrorKind::Empty,
+            &file,
+            "the table has a header but no data rows",
+        ));
     }
     let columns = df.columns();
-    let numbers = |col: usize| -> Result<Numbers, IngestError> { Ok(Numbers::new(&to_f64(&file, &columns[col], origin)?)) };
+    let numbers = |col: usize| -> Result<Numbers, IngestError> {
+        Ok(Numbers::new(&to_f64(&file, &columns[col], origin)?))
+    };
     let step_numbers = plan.step.map(numbers).transpose()?;
-    let value_numbers: Vec<Numbers> = plan.values.iter().map(|&(c, _)| numbers(c)).collect::<Result<_, _>>()?;
-    let wide_numbers: Vec<Numbers> = plan.wide.iter().map(|(c, _, _)| numbers(*c)).collect::<Result<_, _>>()?;
+    let value_numbers: Vec<Numbers> = plan
+        .values
+        .iter()
+        .map(|&(c, _)| numbers(c))
+        .collect::<Result<_, _>>()?;
+    let wide_numbers: Vec<Numbers> = plan
+        .wide
+        .iter()
+        .map(|(c, _, _)| numbers(*c))
+        .collect::<Result<_, _>>()?;
     let steps = step_numbers.as_ref().map(Numbers::view);
-    let values: Vec<(View, Role, String)> =
-        plan.values.iter().zip(&value_numbers).map(|(&(c, role), n)| (n.view(), role, columns[c].name().to_string())).collect();
+    let values: Vec<(View, Role, String)> = plan
+        .values
+        .iter()
+        .zip(&value_numbers)
+        .map(|(&(c, role), n)| (n.view(), role, columns[c].name().to_string()))
+        .collect();
     let mut wide: Vec<(View, usize, Role, String)> = Vec::with_capacity(plan.wide.len());
     for ((c, run, role), n) in plan.wide.iter().zip(&wide_numbers) {
-        wide.push((n.view(), asm.run(run)?, *role, columns[*c].name().to_string()));
+        wide.push((
+            n.view(),
+            asm.run(run)?,
+            *role,
+            columns[*c].name().to_string(),
+        ));
     }
     let run_names = match plan.run {
-        Some(c) => Some(
-            columns[c]
-                .cast(&DataType::String)
-                .map_err(|e| IngestError::malformed(&file, e.to_string()).with_column(columns[c].name().as_str()))?,
-        ),
+        Some(c) => Some(columns[c].cast(&DataType::String).map_err(|e| {
+            IngestError::malformed(&file, e.to_string()).with_column(columns[c].name().as_str())
+        })?),
         None => None,
     };
-    let run_text = run_names.as_ref().map(|c| c.str()).transpose().map_err(|e| IngestError::malformed(&file, e.to_string()))?;
+    let run_text = run_names
+        .as_ref()
+        .map(|c| c.str())
+        .transpose()
+        .map_err(|e| IngestError::malformed(&file, e.to_string()))?;
 
     let per_row = plan.run.is_none()
         && wide.is_empty()
-        && values.iter().any(|(n, role, _)| matches!(role, Role::NParams | Role::Flops) && n.varies());
+        && values
+            .iter()
+            .any(|(n, role, _)| matches!(role, Role::NParams | Role::Flops) && n.varies());
     if steps.is_none() {
         asm.steps_are_ordinals = true;
         if !per_row {
-            asm.notes.push("no step column: the rows of each run are numbered from 0 as its steps".to_string());
+            asm.notes.push(
+                "no step column: the rows of each run are numbered from 0 as its steps".to_string(),
+            );
         }
     }
     let layout = if !wide.is_empty() {
         Layout::Wide
     } else if per_row {
-        asm.notes.push("no run column and N or C varies between rows: each row is its own run".to_string());
+        asm.notes.push(
+            "no run column and N or C varies between rows: each row is its own run".to_string(),
+        );
         Layout::RowPerRun
     } else {
         Layout::Long
@@ -378,7 +481,13 @@ pub fn assemble(
 
     // Series ids per (run, value column), created on first use.
     let mut ids: Vec<Vec<Option<usize>>> = Vec::new();
-    let mut series_id = |asm: &mut Assembler, run: usize, col: usize, role: Role, source: &str, rows: usize| -> usize {
+    let mut series_id = |asm: &mut Assembler,
+                         run: usize,
+                         col: usize,
+                         role: Role,
+                         source: &str,
+                         rows: usize|
+     -> usize {
         if ids.len() <= run {
             ids.resize(run + 1, vec![None; values.len() + wide.len()]);
         }
@@ -388,7 +497,11 @@ pub fn assemble(
             id
         })
     };
-    let fixed_run = if plan.run.is_none() && !per_row && wide.is_empty() { Some(asm.run(default_run)?) } else { None };
+    let fixed_run = if plan.run.is_none() && !per_row && wide.is_empty() {
+        Some(asm.run(default_run)?)
+    } else {
+        None
+    };
     let mut run_iter = run_text.map(|t| t.iter());
     let mut last_run: Option<(String, usize)> = None;
     let (mut no_step, mut first_no_step) = (0usize, None);
@@ -403,14 +516,19 @@ pub fn assemble(
         ordinals[run] - 1.0
     };
     for row in 0..height {
-        let name_cell = run_iter.as_mut().and_then(|it| it.next()).flatten().map(str::trim).filter(|s| !s.is_empty());
+        let name_cell = run_iter
+            .as_mut()
+            .and_then(|it| it.next())
+            .flatten()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         let step = match &steps {
             Some(s) => s.get(row),
             None => Some(0.0),
         };
         let Some(step) = step.filter(|s| s.is_finite()) else {
-            let has_value =
-                values.iter().any(|(n, _, _)| n.get(row).is_some()) || wide.iter().any(|(n, _, _, _)| n.get(row).is_some());
+            let has_value = values.iter().any(|(n, _, _)| n.get(row).is_some())
+                || wide.iter().any(|(n, _, _, _)| n.get(row).is_some());
             if has_value {
                 no_step += 1;
                 first_no_step.get_or_insert(row);
@@ -472,7 +590,9 @@ pub fn assemble(
         ));
     }
     if unnamed > 0 {
-        asm.warnings.push(format!("{unnamed} row(s) have an empty run name: each was made its own run"));
+        asm.warnings.push(format!(
+            "{unnamed} row(s) have an empty run name: each was made its own run"
+        ));
     }
     Ok(layout)
 }

@@ -48,8 +48,16 @@ impl Mapping {
             (Role::NParams, &self.n_params_col),
             (Role::Flops, &self.flops_col),
         ];
-        let mut out: Vec<(Role, &str)> = self.loss_col.iter().map(|c| (Role::Loss, c.as_str())).collect();
-        out.extend(single.into_iter().filter_map(|(role, col)| col.as_deref().map(|c| (role, c))));
+        let mut out: Vec<(Role, &str)> = self
+            .loss_col
+            .iter()
+            .map(|c| (Role::Loss, c.as_str()))
+            .collect();
+        out.extend(
+            single
+                .into_iter()
+                .filter_map(|(role, col)| col.as_deref().map(|c| (role, c))),
+        );
         out
     }
 
@@ -72,9 +80,16 @@ impl Mapping {
 }
 
 /// Finds a column by the name the user gave: exactly, or else ignoring case and punctuation.
-pub fn find_column<'a>(names: impl IntoIterator<Item = &'a str> + Clone, wanted: &str) -> Option<usize> {
-    names.clone().into_iter().position(|n| n == wanted).or_else(|| {
-        let key = normalize(wanted);
-        names.into_iter().position(|n| normalize(n) == key)
-    })
+pub fn find_column<'a>(
+    names: impl IntoIterator<Item = &'a str> + Clone,
+    wanted: &str,
+) -> Option<usize> {
+    names
+        .clone()
+        .into_iter()
+        .position(|n| n == wanted)
+        .or_else(|| {
+            let key = normalize(wanted);
+            names.into_iter().position(|n| normalize(n) == key)
+        })
 }

@@ -123,37 +123,61 @@ pub fn ingest(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<ParsedFi
 }
 
 /// Reads one uploaded file with the user's overrides.
-pub fn ingest_with(file_name: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+pub fn ingest_with(
+    file_name: &str,
+    bytes: &[u8],
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     if bytes.len() > limits.max_bytes {
         return Err(IngestError::too_large(
             file_name,
             "max_bytes",
-            format!("the file has {} bytes, more than {}", bytes.len(), limits.max_bytes),
+            format!(
+                "the file has {} bytes, more than {}",
+                bytes.len(),
+                limits.max_bytes
+            ),
         ));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(IngestError::new(IngestErrorKind::Empty, file_name, "the file is empty"));
+        return Err(IngestError::new(
+            IngestErrorKind::Empty,
+            file_name,
+            "the file is empty",
+        ));
     }
     let format = match &mapping.format {
         Some(name) => Format::from_name(name).ok_or_else(|| {
-            IngestError::malformed(file_name, format!("unknown format '{name}'; known: {}", Format::names().join(", ")))
+            IngestError::malformed(
+                file_name,
+                format!(
+                    "unknown format '{name}'; known: {}",
+                    Format::names().join(", ")
+                ),
+            )
         })?,
         None => detect::detect(file_name, bytes)?,
     };
     // A last line of defence: a panic inside a reader (ours or a library's) becomes an
     // error for this file instead of taking the request or the CLI down.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| formats::read(format, file_name, bytes, mapping, limits)))
-        .unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(IngestError::malformed(
-                file_name,
-                format!("the {} reader failed on this file (a bug; please report it): {why}", format.name()),
-            ))
-        })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        formats::read(format, file_name, bytes, mapping, limits)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(IngestError::malformed(
+            file_name,
+            format!(
+                "the {} reader failed on this file (a bug; please report it): {why}",
+                format.name()
+            ),
+        ))
+    })
 }
 
 /// Reads several files uploaded together: TensorBoard event files of the same folder

@@ -31,8 +31,14 @@ impl Origin {
             return format!("line {line}");
         }
         match self {
-            Origin::Records(records) => format!("record {}", records.get(row).copied().unwrap_or(row as u32 + 1)),
-            Origin::Labels(labels) => labels.get(row).cloned().unwrap_or_else(|| format!("row {}", row + 1)),
+            Origin::Records(records) => format!(
+                "record {}",
+                records.get(row).copied().unwrap_or(row as u32 + 1)
+            ),
+            Origin::Labels(labels) => labels
+                .get(row)
+                .cloned()
+                .unwrap_or_else(|| format!("row {}", row + 1)),
             _ => format!("row {}", row + 1),
         }
     }

@@ -93,7 +93,11 @@ impl FileReport {
             .iter()
             .map(|run| RunReport {
                 name: run.name.clone(),
-                lr_source: if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None },
+                lr_source: if run.series.contains_key("lr") {
+                    LrSource::Logged
+                } else {
+                    LrSource::None
+                },
                 series: run
                     .series
                     .iter()
@@ -106,14 +110,25 @@ impl FileReport {
                     })
                     .collect(),
                 attrs: run.attrs.clone(),
-                attr_sources: run.attrs.keys().filter_map(|k| Some((k.clone(), run.sources.get(k)?.clone()))).collect(),
+                attr_sources: run
+                    .attrs
+                    .keys()
+                    .filter_map(|k| Some((k.clone(), run.sources.get(k)?.clone())))
+                    .collect(),
             })
             .collect();
         Self {
             file: file.to_string(),
             format: Some(parsed.format.clone()),
             layout: Some(parsed.layout),
-            columns: parsed.roles.iter().map(|(column, role)| ColumnReport { column: column.clone(), role: *role }).collect(),
+            columns: parsed
+                .roles
+                .iter()
+                .map(|(column, role)| ColumnReport {
+                    column: column.clone(),
+                    role: *role,
+                })
+                .collect(),
             ignored_columns: parsed.ignored.clone(),
             runs,
             warnings: parsed.warnings.clone(),
@@ -133,10 +148,21 @@ impl Report {
                 let _ = writeln!(out, "  error: {}", e.message);
                 continue;
             }
-            let layout = f.layout.map(|l| format!("{l:?}").to_lowercase()).unwrap_or_default();
-            let _ =
-                writeln!(out, "  format: {} ({layout} layout), {} run(s)", f.format.as_deref().unwrap_or("?"), f.runs.len());
-            let roles: Vec<String> = f.columns.iter().map(|c| format!("{} -> {}", c.column, c.role.key())).collect();
+            let layout = f
+                .layout
+                .map(|l| format!("{l:?}").to_lowercase())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  format: {} ({layout} layout), {} run(s)",
+                f.format.as_deref().unwrap_or("?"),
+                f.runs.len()
+            );
+            let roles: Vec<String> = f
+                .columns
+                .iter()
+                .map(|c| format!("{} -> {}", c.column, c.role.key()))
+                .collect();
             let _ = writeln!(out, "  columns: {}", roles.join(", "));
             if !f.ignored_columns.is_empty() {
                 let _ = writeln!(out, "  not used: {}", shorten(&f.ignored_columns, 12));
@@ -146,7 +172,12 @@ impl Report {
                 let series: Vec<String> = run
                     .series
                     .iter()
-                    .map(|s| format!("{} {} pts [{}..{}]", s.name, s.points, s.first_step, s.last_step))
+                    .map(|s| {
+                        format!(
+                            "{} {} pts [{}..{}]",
+                            s.name, s.points, s.first_step, s.last_step
+                        )
+                    })
                     .collect();
                 let lr = match run.lr_source {
                     LrSource::Logged => "logged",
@@ -155,7 +186,8 @@ impl Report {
                 };
                 let _ = writeln!(out, "  run '{}': {}; lr: {lr}", run.name, series.join(", "));
                 if !run.attrs.is_empty() {
-                    let attrs: Vec<String> = run.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let attrs: Vec<String> =
+                        run.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     let _ = writeln!(out, "    attrs: {}", attrs.join(", "));
                 }
             }
@@ -175,6 +207,10 @@ impl Report {
 
 fn shorten(items: &[String], n: usize) -> String {
     let shown: Vec<&str> = items.iter().take(n).map(String::as_str).collect();
-    let more = if items.len() > n { format!(", ... ({} more)", items.len() - n) } else { String::new() };
+    let more = if items.len() > n {
+        format!(", ... ({} more)", items.len() - n)
+    } else {
+        String::new()
+    };
     format!("{}{more}", shown.join(", "))
 }

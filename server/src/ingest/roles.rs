@@ -57,7 +57,10 @@ impl Role {
 
     /// Roles that describe a whole run (kept as a run attribute when constant in the run).
     pub fn is_run_level(self) -> bool {
-        matches!(self, Role::BatchSize | Role::SeqLen | Role::TokensPerStep | Role::NParams)
+        matches!(
+            self,
+            Role::BatchSize | Role::SeqLen | Role::TokensPerStep | Role::NParams
+        )
     }
 
     /// Roles whose values are points of a series (everything but the run and the step).
@@ -86,7 +89,11 @@ impl Role {
 pub fn normalize(header: &str) -> String {
     let mut key = String::with_capacity(header.len());
     for c in header.trim().chars() {
-        let c = if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' };
+        let c = if c.is_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        };
         if c != '_' || !(key.is_empty() || key.ends_with('_')) {
             key.push(c);
         }
@@ -113,7 +120,8 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
     }
     let key = normalize(header);
     let found = match key.as_str() {
-        "run" | "run_name" | "run_file" | "run_id" | "exp_name" | "experiment" | "experiment_name" => (Role::Run, 0),
+        "run" | "run_name" | "run_file" | "run_id" | "exp_name" | "experiment"
+        | "experiment_name" => (Role::Run, 0),
         "name" => (Role::Run, 1),
 
         "global_step" | "train_global_step" | "trainer_global_step" => (Role::Step, 0),
@@ -121,8 +129,13 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
         "iteration" | "iter" | "iterations_done" | "consumed_iterations" => (Role::Step, 2),
 
         "train_loss_step" | "loss_step" => (Role::Loss, 0),
-        "loss" | "train_loss" | "training_loss" | "lm_loss" | "train_lm_loss" | "reduced_train_loss" => (Role::Loss, 1),
-        "train_crossentropyloss" | "crossentropyloss" | "train_loss_avg" | "epoch_loss" | "train_epoch_loss" => (Role::Loss, 2),
+        "loss" | "train_loss" | "training_loss" | "lm_loss" | "train_lm_loss"
+        | "reduced_train_loss" => (Role::Loss, 1),
+        "train_crossentropyloss"
+        | "crossentropyloss"
+        | "train_loss_avg"
+        | "epoch_loss"
+        | "train_epoch_loss" => (Role::Loss, 2),
         "final_loss" | "final_train_loss" => (Role::Loss, 3),
         "last_train_loss" => (Role::Loss, 4),
         "train_loss_epoch" | "loss_epoch" => (Role::Loss, 5),
@@ -145,10 +158,12 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
         "peak_lr" | "max_lr" | "base_lr" => (Role::Lr, 3),
         _ if key.starts_with("lr_") => (Role::Lr, 1),
 
-        "num_input_tokens_seen" | "consumed_tokens" | "tokens_seen" | "train_num_input_tokens_seen" => (Role::Tokens, 0),
-        "tokens" | "n_tokens" | "num_tokens" | "total_tokens" | "train_tokens" | "training_tokens" | "dataset_size" => {
-            (Role::Tokens, 1)
-        }
+        "num_input_tokens_seen"
+        | "consumed_tokens"
+        | "tokens_seen"
+        | "train_num_input_tokens_seen" => (Role::Tokens, 0),
+        "tokens" | "n_tokens" | "num_tokens" | "total_tokens" | "train_tokens"
+        | "training_tokens" | "dataset_size" => (Role::Tokens, 1),
 
         "consumed_samples" | "consumed_train_samples" => (Role::Samples, 0),
         "samples" | "samples_seen" | "num_samples" => (Role::Samples, 1),
@@ -157,12 +172,14 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
         "batch_size" | "train_batch_size" | "total_train_batch_size" => (Role::BatchSize, 1),
         "bs" | "batch" | "batch_size_seqs" => (Role::BatchSize, 2),
 
-        "seq_len" | "sequence_length" | "seq_length" | "max_seq_len" | "max_seq_length" | "context_length" | "ctx_len"
-        | "block_size" | "n_ctx" => (Role::SeqLen, 0),
+        "seq_len" | "sequence_length" | "seq_length" | "max_seq_len" | "max_seq_length"
+        | "context_length" | "ctx_len" | "block_size" | "n_ctx" => (Role::SeqLen, 0),
 
-        "tokens_per_step" | "tokens_per_iter" | "tokens_per_iteration" | "tokens_per_batch" | "batch_size_tokens" => {
-            (Role::TokensPerStep, 0)
-        }
+        "tokens_per_step"
+        | "tokens_per_iter"
+        | "tokens_per_iteration"
+        | "tokens_per_batch"
+        | "batch_size_tokens" => (Role::TokensPerStep, 0),
 
         "n_params"
         | "num_params"
@@ -177,15 +194,27 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
         | "model_size"
         | "non_embedding_params" => (Role::NParams, 0),
 
-        "flops" | "training_flop" | "training_flops" | "train_flops" | "compute" | "total_compute" => (Role::Flops, 0),
+        "flops" | "training_flop" | "training_flops" | "train_flops" | "compute"
+        | "total_compute" => (Role::Flops, 0),
         _ => return None,
     };
     Some(found)
 }
 
 /// Parts of a header that name a phase, not a run (`train/loss` is not run `train`).
-const PHASES: &[&str] =
-    &["train", "training", "val", "valid", "validation", "eval", "test", "charts", "metrics", "loss", "losses"];
+const PHASES: &[&str] = &[
+    "train",
+    "training",
+    "val",
+    "valid",
+    "validation",
+    "eval",
+    "test",
+    "charts",
+    "metrics",
+    "loss",
+    "losses",
+];
 
 /// A run-qualified column of a wide table: `run-038 - train/CrossEntropyLoss` (W&B chart
 /// export) or `run_a/loss`. Returns the run, the key and its role.
@@ -201,7 +230,8 @@ pub fn split_qualified(header: &str) -> Option<(String, String, Role)> {
     candidates.into_iter().find_map(|(run, key)| {
         let role = detect(key)?;
         let run = run.trim();
-        let valid = role.is_value() && !run.is_empty() && !PHASES.contains(&normalize(run).as_str());
+        let valid =
+            role.is_value() && !run.is_empty() && !PHASES.contains(&normalize(run).as_str());
         valid.then(|| (run.to_string(), key.trim().to_string(), role))
     })
 }
@@ -301,7 +331,10 @@ mod tests {
     #[test]
     fn splits_run_qualified_headers() {
         for (header, expected) in [
-            ("run-038 - train/CrossEntropyLoss", Some(("run-038", Role::Loss))),
+            (
+                "run-038 - train/CrossEntropyLoss",
+                Some(("run-038", Role::Loss)),
+            ),
             ("run_a/loss", Some(("run_a", Role::Loss))),
             ("run_a/train/loss", Some(("run_a", Role::Loss))),
             ("cosine - lr", Some(("cosine", Role::Lr))),
@@ -310,7 +343,11 @@ mod tests {
             ("grad_norm", None),
         ] {
             let got = split_qualified(header);
-            assert_eq!(got.as_ref().map(|(r, _, role)| (r.as_str(), *role)), expected, "{header}");
+            assert_eq!(
+                got.as_ref().map(|(r, _, role)| (r.as_str(), *role)),
+                expected,
+                "{header}"
+            );
         }
     }
 }

@@ -25,7 +25,11 @@ pub const RUNS: [&str; 2] = ["cosine", "constant"];
 pub fn loss(run: &str, step: i64) -> f64 {
     let base = 2.5 + 4.0 * (1.0 + step as f64 / 50.0).powf(-0.6);
     // The cosine run anneals: a little lower late in training.
-    if run == "cosine" { base - 0.1 * (step as f64 / 1000.0).powi(2) } else { base }
+    if run == "cosine" {
+        base - 0.1 * (step as f64 / 1000.0).powi(2)
+    } else {
+        base
+    }
 }
 
 /// The learning rate of a sample run: linear warmup over 100 steps to 3e-4, then
@@ -105,13 +109,37 @@ pub fn all() -> anyhow::Result<Vec<Sample>> {
         s("records.json", records_json(), exact, true, false),
         s("trainer_state.json", trainer_state(), exact, true, true),
         s("history.jsonl", json_lines(), exact, true, false),
-        s("megatron.log", megatron(), Precision::Relative(1e-6), true, true),
+        s(
+            "megatron.log",
+            megatron(),
+            Precision::Relative(1e-6),
+            true,
+            true,
+        ),
         s("nemo.log", nemo(), Precision::Relative(1e-6), true, false),
-        s("nanogpt.log", nanogpt(), Precision::Relative(1e-6), false, true),
-        s("torchtitan.log", torchtitan(), Precision::Relative(1e-6), false, false),
+        s(
+            "nanogpt.log",
+            nanogpt(),
+            Precision::Relative(1e-6),
+            false,
+            true,
+        ),
+        s(
+            "torchtitan.log",
+            torchtitan(),
+            Precision::Relative(1e-6),
+            false,
+            false,
+        ),
         s("scaling_table.csv", scaling_table(), exact, false, false),
     ];
-    samples.push(Sample { name: "long.parquet", bytes: parquet()?, precision: exact, has_lr: true, has_eval: false });
+    samples.push(Sample {
+        name: "long.parquet",
+        bytes: parquet()?,
+        precision: exact,
+        has_lr: true,
+        has_eval: false,
+    });
     samples.push(Sample {
         name: "events.out.tfevents.1700000000.sample",
         bytes: events("cosine"),
@@ -144,8 +172,8 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// Which sample runs a file holds (the single-run formats hold `cosine` only).
 pub fn runs_of(sample: &str) -> Vec<&'static str> {
     match sample {
-        "long.csv" | "long.tsv" | "wide.csv" | "wandb_chart.csv" | "records.json" | "history.jsonl" | "long.parquet"
-        | "run_folders.zip" => RUNS.to_vec(),
+        "long.csv" | "long.tsv" | "wide.csv" | "wandb_chart.csv" | "records.json"
+        | "history.jsonl" | "long.parquet" | "run_folders.zip" => RUNS.to_vec(),
         "scaling_table.csv" => Vec::new(),
         _ => vec!["cosine"],
     }
@@ -155,7 +183,11 @@ fn long_table(sep: char) -> String {
     let mut out = format!("run{sep}step{sep}loss{sep}lr\n");
     for run in RUNS {
         for step in steps() {
-            out.push_str(&format!("{run}{sep}{step}{sep}{}{sep}{}\n", loss(run, step), lr(run, step)));
+            out.push_str(&format!(
+                "{run}{sep}{step}{sep}{}{sep}{}\n",
+                loss(run, step),
+                lr(run, step)
+            ));
         }
     }
     out
@@ -164,7 +196,11 @@ fn long_table(sep: char) -> String {
 fn wide_table() -> String {
     let mut out = String::from("step,cosine/loss,constant/loss\n");
     for step in steps() {
-        out.push_str(&format!("{step},{},{}\n", loss("cosine", step), loss("constant", step)));
+        out.push_str(&format!(
+            "{step},{},{}\n",
+            loss("cosine", step),
+            loss("constant", step)
+        ));
     }
     out
 }
@@ -174,7 +210,9 @@ fn wandb_chart() -> String {
     let key = "train/loss";
     let mut out = String::from("\"Step\"");
     for run in RUNS {
-        out.push_str(&format!(",\"{run} - {key}\",\"{run} - {key}__MIN\",\"{run} - {key}__MAX\""));
+        out.push_str(&format!(
+            ",\"{run} - {key}\",\"{run} - {key}__MIN\",\"{run} - {key}__MAX\""
+        ));
     }
     out.push('\n');
     for step in steps().into_iter().chain([1025]) {
@@ -197,9 +235,18 @@ fn wandb_history() -> String {
     let mut out = String::from("_step,_runtime,_timestamp,train/loss,lr,eval/loss\n");
     for step in steps() {
         let t = step as f64 * 0.5;
-        out.push_str(&format!("{step},{t},{},{},{},\n", 1.7e9 + t, loss("cosine", step), lr("cosine", step)));
+        out.push_str(&format!(
+            "{step},{t},{},{},{},\n",
+            1.7e9 + t,
+            loss("cosine", step),
+            lr("cosine", step)
+        ));
         if eval_steps().contains(&step) {
-            out.push_str(&format!("{step},{t},{},,,{}\n", 1.7e9 + t, eval_loss("cosine", step)));
+            out.push_str(&format!(
+                "{step},{t},{},,,{}\n",
+                1.7e9 + t,
+                eval_loss("cosine", step)
+            ));
         }
     }
     out
@@ -213,7 +260,11 @@ fn lightning() -> String {
         out.push_str(&format!("{epoch},{},{step},,,\n", lr("cosine", step)));
         out.push_str(&format!("{epoch},,{step},,{},\n", loss("cosine", step)));
         if eval_steps().contains(&step) {
-            out.push_str(&format!("{epoch},,{step},{},,{}\n", loss("cosine", step) + 0.2, eval_loss("cosine", step)));
+            out.push_str(&format!(
+                "{epoch},,{step},{},,{}\n",
+                loss("cosine", step) + 0.2,
+                eval_loss("cosine", step)
+            ));
         }
     }
     out
@@ -271,14 +322,19 @@ fn sci(v: f64) -> String {
     match text.split_once('E') {
         Some((mantissa, exp)) => {
             let exp: i32 = exp.parse().unwrap_or(0);
-            format!("{mantissa}E{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+            format!(
+                "{mantissa}E{}{:02}",
+                if exp < 0 { '-' } else { '+' },
+                exp.abs()
+            )
         }
         None => text,
     }
 }
 
 fn megatron() -> String {
-    let mut out = String::from("using world size: 8, data-parallel size: 8, tensor-model-parallel size: 1\n");
+    let mut out =
+        String::from("using world size: 8, data-parallel size: 8, tensor-model-parallel size: 1\n");
     out.push_str("------------------------ arguments ------------------------\n");
     out.push_str("  seq_length ...................................... 2048\n");
     out.push_str("  global_batch_size ............................... 512\n");
@@ -306,7 +362,9 @@ fn megatron() -> String {
 }
 
 fn nemo() -> String {
-    let mut out = String::from("[NeMo I 2024-01-01 12:00:00 exp_manager:394] Experiments will be logged at /results\n");
+    let mut out = String::from(
+        "[NeMo I 2024-01-01 12:00:00 exp_manager:394] Experiments will be logged at /results\n",
+    );
     for step in steps().into_iter().filter(|&s| s > 0) {
         out.push_str(&format!(
             "Training epoch 0, iteration {}/999 | lr: {:.6e} | global_batch_size: 8 | global_step: {step} | \
@@ -330,13 +388,18 @@ fn nanogpt() -> String {
                 eval_loss("cosine", step)
             ));
         }
-        out.push_str(&format!("iter {step}: loss {:.6}, time 45.12ms, mfu 12.34%\n", loss("cosine", step)));
+        out.push_str(&format!(
+            "iter {step}: loss {:.6}, time 45.12ms, mfu 12.34%\n",
+            loss("cosine", step)
+        ));
     }
     out
 }
 
 fn torchtitan() -> String {
-    let mut out = String::from("[titan] 2025-01-01 12:00:00,000 - root - INFO - Starting job: Llama 3 debug training\n");
+    let mut out = String::from(
+        "[titan] 2025-01-01 12:00:00,000 - root - INFO - Starting job: Llama 3 debug training\n",
+    );
     for step in steps().into_iter().filter(|&s| s > 0) {
         out.push_str(&format!(
             "[titan] 2025-01-01 12:00:{:02},000 - root - INFO - \u{1b}[31mstep: {step:2}  \u{1b}[32mloss: {:7.6}  \
@@ -357,7 +420,8 @@ fn scaling_table() -> String {
 }
 
 fn parquet() -> anyhow::Result<Vec<u8>> {
-    let (mut runs, mut all_steps, mut losses, mut lrs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut runs, mut all_steps, mut losses, mut lrs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in RUNS {
         for step in steps() {
             runs.push(run);
@@ -398,9 +462,13 @@ pub fn events(run: &str) -> Vec<u8> {
 /// Two run folders, as `tensorboard --logdir` would see them, zipped.
 fn run_folders_zip() -> anyhow::Result<Vec<u8>> {
     let mut zip = ::zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = ::zip::write::SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Deflated);
+    let options = ::zip::write::SimpleFileOptions::default()
+        .compression_method(::zip::CompressionMethod::Deflated);
     for run in RUNS {
-        zip.start_file(format!("logs/{run}/events.out.tfevents.1700000000.sample"), options)?;
+        zip.start_file(
+            format!("logs/{run}/events.out.tfevents.1700000000.sample"),
+            options,
+        )?;
         zip.write_all(&events(run))?;
     }
     zip.start_file("logs/README.txt", options)?;

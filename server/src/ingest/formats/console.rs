@@ -28,12 +28,16 @@ pub struct LineRecord {
 }
 
 pub fn looks_like_log(text: &str) -> bool {
-    segments(text).take(DETECT_LINES).any(|(_, line)| parse_line(line).is_some())
+    segments(text)
+        .take(DETECT_LINES)
+        .any(|(_, line)| parse_line(line).is_some())
 }
 
 /// Lines split at `\n` and at tqdm's `\r`, with their 1-based line number.
 fn segments(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split('\n').enumerate().flat_map(|(i, line)| line.split('\r').map(move |s| (i + 1, s)))
+    text.split('\n')
+        .enumerate()
+        .flat_map(|(i, line)| line.split('\r').map(move |s| (i + 1, s)))
 }
 
 /// Reads a line as a record, if it has a step and a loss.
@@ -42,7 +46,8 @@ pub fn parse_line(line: &str) -> Option<LineRecord> {
     let mut step: Option<(u8, f64)> = None;
     let eval = pairs.iter().any(|(k, _)| {
         let k = k.to_ascii_lowercase();
-        (k.contains("validation") || k.contains("eval")) && (k.ends_with("at iteration") || k.ends_with("at step"))
+        (k.contains("validation") || k.contains("eval"))
+            && (k.ends_with("at iteration") || k.ends_with("at step"))
     });
     let mut fields = Vec::new();
     let mut has_loss = false;
@@ -59,11 +64,13 @@ pub fn parse_line(line: &str) -> Option<LineRecord> {
             }
             continue;
         }
-        let key = if eval && lower.contains("loss") && !lower.contains("ppl") && !lower.contains("scale") {
-            format!("{} validation", key.trim_end_matches(" value"))
-        } else {
-            key
-        };
+        let key =
+            if eval && lower.contains("loss") && !lower.contains("ppl") && !lower.contains("scale")
+            {
+                format!("{} validation", key.trim_end_matches(" value"))
+            } else {
+                key
+            };
         has_loss |= matches!(roles::detect(&key), Some(Role::Loss | Role::EvalLoss));
         fields.push((key, value));
     }
@@ -96,14 +103,21 @@ pub fn pairs(line: &str) -> Vec<(String, f64)> {
             continue;
         }
         let starts_number = c.is_ascii_digit()
-            || (matches!(c, '-' | '+' | '.') && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || *n == '.'));
+            || (matches!(c, '-' | '+' | '.')
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || *n == '.'));
         if starts_number {
             let start = i;
             i += 1;
             while i < chars.len() {
                 let d = chars[i];
                 let exponent_sign = matches!(d, '+' | '-') && matches!(chars[i - 1], 'e' | 'E');
-                if d.is_ascii_digit() || d == '.' || matches!(d, 'e' | 'E') && i + 1 < chars.len() || exponent_sign {
+                if d.is_ascii_digit()
+                    || d == '.'
+                    || matches!(d, 'e' | 'E') && i + 1 < chars.len()
+                    || exponent_sign
+                {
                     i += 1;
                 } else {
                     break;
@@ -139,7 +153,9 @@ pub fn pairs(line: &str) -> Vec<(String, f64)> {
         }
         // A word: letters, digits, `_`, `-`, `/`, `.`, parentheses.
         let start = i;
-        while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '-' | '/' | '.' | '(' | ')')) {
+        while i < chars.len()
+            && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '-' | '/' | '.' | '(' | ')'))
+        {
             i += 1;
         }
         if i == start {
@@ -147,10 +163,17 @@ pub fn pairs(line: &str) -> Vec<(String, f64)> {
             i += 1;
             continue;
         }
-        let word: String = chars[start..i].iter().collect::<String>().trim_end_matches('.').to_string();
+        let word: String = chars[start..i]
+            .iter()
+            .collect::<String>()
+            .trim_end_matches('.')
+            .to_string();
         let lower = word.to_ascii_lowercase();
         let was_after_colon = std::mem::take(&mut after_colon);
-        if matches!(lower.as_str(), "nan" | "inf" | "-nan" | "+inf" | "-inf") && !words.is_empty() && was_after_colon {
+        if matches!(lower.as_str(), "nan" | "inf" | "-nan" | "+inf" | "-inf")
+            && !words.is_empty()
+            && was_after_colon
+        {
             let value = if lower.contains("nan") {
                 f64::NAN
             } else if lower.starts_with('-') {
@@ -193,7 +216,12 @@ fn strip_ansi(line: &str) -> String {
 
 /// The trainer that wrote the log, from its keys.
 fn label(records: &[LineRecord]) -> &'static str {
-    let has = |key: &str| records.iter().take(100).any(|r| r.fields.iter().any(|(k, _)| k == key));
+    let has = |key: &str| {
+        records
+            .iter()
+            .take(100)
+            .any(|r| r.fields.iter().any(|(k, _)| k == key))
+    };
     if has("lm loss") {
         "megatron_log"
     } else if has("reduced_train_loss") || has("consumed_samples") {
@@ -217,14 +245,23 @@ fn argument(line: &str) -> Option<(Role, f64, String)> {
         .then(|| (role, value, format!("log argument '{}'", key.trim())))
 }
 
-pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+pub fn read(
+    file: &str,
+    text: &str,
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     let mut records = Vec::new();
     let mut lines = Vec::new();
     let mut attrs: FileAttrs = Vec::new();
     for (line_no, line) in segments(text) {
         if let Some(record) = parse_line(line) {
             if records.len() >= limits.max_rows {
-                return Err(IngestError::too_large(file, "max_rows", format!("more than {} log records", limits.max_rows)));
+                return Err(IngestError::too_large(
+                    file,
+                    "max_rows",
+                    format!("more than {} log records", limits.max_rows),
+                ));
             }
             records.push(record);
             lines.push(line_no as u32);
@@ -235,7 +272,10 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
         }
     }
     if records.is_empty() {
-        return Err(IngestError::missing(file, "no log line has both a step and a loss (e.g. `iter 10: loss 3.2`)"));
+        return Err(IngestError::missing(
+            file,
+            "no log line has both a step and a loss (e.g. `iter 10: loss 3.2`)",
+        ));
     }
     // Columns: the step, then each key in first-seen order.
     let mut keys: Vec<String> = Vec::new();
@@ -253,9 +293,17 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
             columns[col][row] = Some(*value);
         }
     }
-    let mut frame_columns = vec![Column::new("step".into(), records.iter().map(|r| r.step).collect::<Vec<f64>>())];
-    frame_columns.extend(keys.iter().zip(columns).map(|(k, values)| Column::new(k.as_str().into(), values)));
-    let df = DataFrame::new(records.len(), frame_columns).map_err(|e| IngestError::malformed(file, e.to_string()))?;
+    let mut frame_columns = vec![Column::new(
+        "step".into(),
+        records.iter().map(|r| r.step).collect::<Vec<f64>>(),
+    )];
+    frame_columns.extend(
+        keys.iter()
+            .zip(columns)
+            .map(|(k, values)| Column::new(k.as_str().into(), values)),
+    );
+    let df = DataFrame::new(records.len(), frame_columns)
+        .map_err(|e| IngestError::malformed(file, e.to_string()))?;
     let info = TableInfo {
         format: label(&records).to_string(),
         origin: Origin::LineNumbers(lines),
@@ -276,7 +324,11 @@ mod tests {
         assert_eq!(record.as_ref().map(|r| r.step), step, "{line}");
         if let Some(record) = record {
             for (key, value) in expected {
-                let found = record.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+                let found = record
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| *v);
                 assert_eq!(found, Some(*value), "{key} in {line}: {:?}", record.fields);
             }
         }
@@ -288,7 +340,12 @@ mod tests {
             " iteration      100/  500000 | consumed samples:        51200 | elapsed time per iteration (ms): 1234.5 | \
              learning rate: 1.500000E-04 | global batch size:   512 | lm loss: 7.123456E+00 | loss scale: 1.0 | grad norm: 1.234 |",
             Some(100.0),
-            &[("consumed samples", 51200.0), ("learning rate", 1.5e-4), ("global batch size", 512.0), ("lm loss", 7.123456)],
+            &[
+                ("consumed samples", 51200.0),
+                ("learning rate", 1.5e-4),
+                ("global batch size", 512.0),
+                ("lm loss", 7.123456),
+            ],
         );
         check(
             " validation loss at iteration 1000 | lm loss value: 6.500000E+00 | lm loss PPL: 6.65E+02 |",
@@ -299,21 +356,37 @@ mod tests {
             "Training epoch 0, iteration 10/249 | lr: 1.961e-06 | global_batch_size: 8 | global_step: 10 | \
              reduced_train_loss: 1.315 | consumed_samples: 88",
             Some(10.0),
-            &[("lr", 1.961e-6), ("reduced_train_loss", 1.315), ("consumed_samples", 88.0)],
+            &[
+                ("lr", 1.961e-6),
+                ("reduced_train_loss", 1.315),
+                ("consumed_samples", 88.0),
+            ],
         );
         check(
             "Epoch 0: 100%|##########| 10/10 [00:05<00:00, 1.80it/s, v_num=0, reduced_train_loss=1.320, global_step=9.000, val_loss=1.25]",
             Some(9.0),
             &[("reduced_train_loss", 1.32), ("val_loss", 1.25)],
         );
-        check("iter 120: loss 3.4567, time 45.12ms, mfu 12.34%", Some(120.0), &[("loss", 3.4567), ("mfu", 12.34)]);
-        check("step 2000: train loss 3.1234, val loss 3.2345", Some(2000.0), &[("train loss", 3.1234), ("val loss", 3.2345)]);
+        check(
+            "iter 120: loss 3.4567, time 45.12ms, mfu 12.34%",
+            Some(120.0),
+            &[("loss", 3.4567), ("mfu", 12.34)],
+        );
+        check(
+            "step 2000: train loss 3.1234, val loss 3.2345",
+            Some(2000.0),
+            &[("train loss", 3.1234), ("val loss", 3.2345)],
+        );
         check(
             "\u{1b}[31mstep: 10  \u{1b}[32mloss:  9.1234  \u{1b}[33mgrad_norm:  1.2345  memory: 30.12GiB(31.70%)  tps: 7,123\u{1b}[39m",
             Some(10.0),
             &[("loss", 9.1234), ("grad_norm", 1.2345)],
         );
-        check("[titan] 2025-01-01 12:00:00,000 - root - INFO - step: 20  loss:  nan  memory: 30GiB", Some(20.0), &[]);
+        check(
+            "[titan] 2025-01-01 12:00:00,000 - root - INFO - step: 20  loss:  nan  memory: 30GiB",
+            Some(20.0),
+            &[],
+        );
         check("using world size: 1, data-parallel size: 1", None, &[]);
         check("step,loss", None, &[]);
     }
@@ -327,9 +400,13 @@ mod tests {
     #[test]
     fn megatron_arguments_give_the_sequence_length() {
         assert_eq!(
-            argument("  seq_length ...................................... 2048").map(|a| (a.0, a.1)),
+            argument("  seq_length ...................................... 2048")
+                .map(|a| (a.0, a.1)),
             Some((Role::SeqLen, 2048.0))
         );
-        assert_eq!(argument("  lr ...................................... 0.00015"), None);
+        assert_eq!(
+            argument("  lr ...................................... 0.00015"),
+            None
+        );
     }
 }

@@ -20,30 +20,70 @@ use super::{IngestError, Limits, ParsedFile, TableInfo};
 /// Rows read as text to decide the roles.
 const SAMPLE_ROWS: usize = 1000;
 
-pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+pub fn read(
+    file: &str,
+    text: &str,
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     let bytes = text.as_bytes();
     let header = text.lines().next().unwrap_or_default();
     let separator = sniff_separator(header);
     let header_fields = count_fields(header, separator);
 
-    let sample = read_frame(file, bytes, separator, Some(SAMPLE_ROWS), None, header_fields)?;
+    let sample = read_frame(
+        file,
+        bytes,
+        separator,
+        Some(SAMPLE_ROWS),
+        None,
+        header_fields,
+    )?;
     let plan = super::plan_table(file, &sample, mapping)?;
-    let names: Vec<String> = sample.get_column_names().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = sample
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     let format = label(&names, separator);
 
     // The full read: only the columns used; numbers parsed by polars.
     let needed: Vec<usize> = plan.needed();
     let mut schema = Schema::default();
     for &c in &needed {
-        let dtype = if plan.is_text(c) { DataType::String } else { DataType::Float64 };
+        let dtype = if plan.is_text(c) {
+            DataType::String
+        } else {
+            DataType::Float64
+        };
         schema.with_column(names[c].as_str().into(), dtype);
     }
-    let projection = Projection { columns: needed.iter().map(|&c| names[c].clone()).collect(), schema: Some(schema) };
+    let projection = Projection {
+        columns: needed.iter().map(|&c| names[c].clone()).collect(),
+        schema: Some(schema),
+    };
     let limit = Some(limits.max_rows + 1);
-    let df = match read_frame(file, bytes, separator, limit, Some(&projection), header_fields) {
+    let df = match read_frame(
+        file,
+        bytes,
+        separator,
+        limit,
+        Some(&projection),
+        header_fields,
+    ) {
         Ok(df) => df,
         // A cell polars could not parse: read the same columns as text to say where.
-        Err(_) => read_frame(file, bytes, separator, limit, Some(&Projection { schema: None, ..projection }), header_fields)?,
+        Err(_) => read_frame(
+            file,
+            bytes,
+            separator,
+            limit,
+            Some(&Projection {
+                schema: None,
+                ..projection
+            }),
+            header_fields,
+        )?,
     };
     // Keep the plan's column numbers valid: the projected frame is re-widened by name.
     let df = widen(&df, &names);
@@ -61,14 +101,20 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
 /// The sub-format, from the header.
 fn label(names: &[String], separator: u8) -> &'static str {
     let has = |n: &str| names.iter().any(|c| c == n);
-    if names.iter().any(|c| c.ends_with("__MIN") || c.ends_with("__MAX"))
+    if names
+        .iter()
+        .any(|c| c.ends_with("__MIN") || c.ends_with("__MAX"))
         || (has("Step") && names.iter().any(|c| c.contains(" - ")))
     {
         "wandb_chart_csv"
     } else if has("_step") && (has("_runtime") || has("_timestamp")) {
         "wandb_history_csv"
     } else if names.iter().any(|c| c.starts_with("lr-"))
-        || (has("epoch") && has("step") && names.iter().any(|c| c.ends_with("_step") || c.ends_with("_epoch")))
+        || (has("epoch")
+            && has("step")
+            && names
+                .iter()
+                .any(|c| c.ends_with("_step") || c.ends_with("_epoch")))
     {
         "lightning_csv"
     } else if separator == b'\t' {
@@ -92,25 +138,54 @@ fn read_frame(
     projection: Option<&Projection>,
     header_fields: usize,
 ) -> Result<DataFrame, IngestError> {
-    let mut options =
-        CsvReadOptions::default().with_has_header(true).with_n_rows(n_rows).map_parse_options(|o| o.with_separator(separator));
+    let mut options = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_n_rows(n_rows)
+        .map_parse_options(|o| o.with_separator(separator));
     options = match projection {
-        Some(Projection { columns, schema: Some(schema) }) => options
-            .with_columns(Some(columns.iter().map(|c| PlSmallStr::from(c.as_str())).collect()))
+        Some(Projection {
+            columns,
+            schema: Some(schema),
+        }) => options
+            .with_columns(Some(
+                columns
+                    .iter()
+                    .map(|c| PlSmallStr::from(c.as_str()))
+                    .collect(),
+            ))
             .with_schema_overwrite(Some(Arc::new(schema.clone())))
             .with_infer_schema_length(Some(0)),
-        Some(Projection { columns, schema: None }) => options
-            .with_columns(Some(columns.iter().map(|c| PlSmallStr::from(c.as_str())).collect()))
+        Some(Projection {
+            columns,
+            schema: None,
+        }) => options
+            .with_columns(Some(
+                columns
+                    .iter()
+                    .map(|c| PlSmallStr::from(c.as_str()))
+                    .collect(),
+            ))
             .with_infer_schema_length(Some(0)),
         None => options.with_infer_schema_length(Some(0)),
     };
-    let frame = options.into_reader_with_file_handle(Cursor::new(bytes)).finish();
+    let frame = options
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish();
     frame.map_err(|e| {
         if let Some((line, fields)) = ragged_line(bytes, separator, header_fields) {
-            return IngestError::malformed(file, format!("this row has {fields} fields, the header has {header_fields}"))
-                .with_line(line);
+            return IngestError::malformed(
+                file,
+                format!("this row has {fields} fields, the header has {header_fields}"),
+            )
+            .with_line(line);
         }
-        IngestError::malformed(file, format!("not a readable CSV table: {}", excerpt_error(&e.to_string())))
+        IngestError::malformed(
+            file,
+            format!(
+                "not a readable CSV table: {}",
+                excerpt_error(&e.to_string())
+            ),
+        )
     })
 }
 
@@ -149,12 +224,21 @@ mod tests {
 
     fn check_err(csv: &str, kind: IngestErrorKind, line: Option<usize>, column: Option<&str>) {
         let err = ingest("run.csv", csv.as_bytes(), &Limits::default()).expect_err("should fail");
-        assert_eq!((err.kind, err.line, err.column.as_deref()), (kind, line, column), "{err}");
+        assert_eq!(
+            (err.kind, err.line, err.column.as_deref()),
+            (kind, line, column),
+            "{err}"
+        );
     }
 
     #[test]
     fn reads_step_lr_loss() {
-        let file = ingest("dir/my-run.csv", b"step,lr,loss\n1,0.1,3.0\n2,0.2,2.5\n", &Limits::default()).unwrap();
+        let file = ingest(
+            "dir/my-run.csv",
+            b"step,lr,loss\n1,0.1,3.0\n2,0.2,2.5\n",
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(file.runs.len(), 1);
         let run = &file.runs[0];
         assert_eq!(run.name, "my-run");
@@ -170,24 +254,53 @@ mod tests {
         let names: Vec<_> = file.runs.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(file.runs[0].series["loss"].values, vec![3.0, 1.5]);
-        assert!(file.warnings.iter().any(|w| w.contains("repeated")), "{:?}", file.warnings);
+        assert!(
+            file.warnings.iter().any(|w| w.contains("repeated")),
+            "{:?}",
+            file.warnings
+        );
     }
 
     #[test]
     fn non_finite_losses_are_reported() {
-        let file = ingest("x.csv", b"step,loss\n1,3.0\n2,nan\n3,2.0\n", &Limits::default()).unwrap();
+        let file = ingest(
+            "x.csv",
+            b"step,loss\n1,3.0\n2,nan\n3,2.0\n",
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(file.runs[0].series["loss"].steps, vec![1.0, 3.0]);
         assert!(file.warnings[0].contains("line 3"), "{:?}", file.warnings);
     }
 
     #[test]
     fn errors_say_where() {
-        check_err("step,loss\n1,3.0\n2,abc\n", IngestErrorKind::Malformed, Some(3), Some("loss"));
+        check_err(
+            "step,loss\n1,3.0\n2,abc\n",
+            IngestErrorKind::Malformed,
+            Some(3),
+            Some("loss"),
+        );
         check_err("", IngestErrorKind::Empty, None, None);
         check_err("step,loss\n", IngestErrorKind::Empty, None, None);
-        check_err("step,accuracy\n1,0.5\n", IngestErrorKind::Missing, None, None);
-        check_err("step,loss\n1,nan\n", IngestErrorKind::Missing, None, Some("loss"));
-        check_err("step,loss\n1,3.0\n2,2.0,7\n", IngestErrorKind::Malformed, Some(3), None);
+        check_err(
+            "step,accuracy\n1,0.5\n",
+            IngestErrorKind::Missing,
+            None,
+            None,
+        );
+        check_err(
+            "step,loss\n1,nan\n",
+            IngestErrorKind::Missing,
+            None,
+            Some("loss"),
+        );
+        check_err(
+            "step,loss\n1,3.0\n2,2.0,7\n",
+            IngestErrorKind::Malformed,
+            Some(3),
+            None,
+        );
     }
 
     #[test]
@@ -196,7 +309,11 @@ mod tests {
         for i in 0..3000 {
             csv.push_str(&format!(
                 "{i},{}\n",
-                if i == 2500 { "oops".to_string() } else { format!("{}", 3.0 - i as f64 * 1e-4) }
+                if i == 2500 {
+                    "oops".to_string()
+                } else {
+                    format!("{}", 3.0 - i as f64 * 1e-4)
+                }
             ));
         }
         check_err(&csv, IngestErrorKind::Malformed, Some(2502), Some("loss"));
@@ -204,7 +321,10 @@ mod tests {
 
     #[test]
     fn row_limit_is_enforced() {
-        let limits = Limits { max_rows: 2, ..Limits::default() };
+        let limits = Limits {
+            max_rows: 2,
+            ..Limits::default()
+        };
         let err = ingest("x.csv", b"step,loss\n1,1\n2,1\n3,1\n", &limits).unwrap_err();
         assert_eq!(err.kind, IngestErrorKind::TooLarge);
         assert!(err.message.contains("max_rows"), "{err}");
@@ -212,7 +332,12 @@ mod tests {
 
     #[test]
     fn numbers_as_trainers_write_them() {
-        for (text, value) in [("1.5E-04", 1.5e-4), (" 2 ", 2.0), ("inf", f64::INFINITY), ("-Infinity", f64::NEG_INFINITY)] {
+        for (text, value) in [
+            ("1.5E-04", 1.5e-4),
+            (" 2 ", 2.0),
+            ("inf", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+        ] {
             assert_eq!(parse_number(text), Some(value), "{text}");
         }
         assert!(parse_number("NaN").is_some_and(f64::is_nan));

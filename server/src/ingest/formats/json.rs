@@ -20,7 +20,12 @@ use super::{FileAttrs, IngestError, Limits, ParsedFile, TableInfo};
 /// Nested objects in a record are flattened to `a/b` keys down to this depth.
 const MAX_FLATTEN_DEPTH: usize = 4;
 
-pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+pub fn read(
+    file: &str,
+    text: &str,
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     if text.len() > limits.max_json_bytes {
         return Err(IngestError::too_large(
             file,
@@ -35,7 +40,9 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
     let value = parse(file, text)?;
     let default_run = super::run_name_for(file);
     match value {
-        Value::Object(map) if map.get("log_history").is_some_and(Value::is_array) => trainer_state(file, map, mapping, limits),
+        Value::Object(map) if map.get("log_history").is_some_and(Value::is_array) => {
+            trainer_state(file, map, mapping, limits)
+        }
         Value::Object(map) if map.contains_key("history") => run_export(file, map, mapping, limits),
         Value::Array(items) => {
             let mut records = Records::default();
@@ -56,15 +63,19 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
                 map.keys().take(20).cloned().collect::<Vec<_>>().join(", ")
             ),
         )),
-        _ => Err(IngestError::malformed(file, "the JSON document is not an object or an array")),
+        _ => Err(IngestError::malformed(
+            file,
+            "the JSON document is not an object or an array",
+        )),
     }
 }
 
 /// Parses JSON, reading Python's bare `NaN` / `Infinity` as strings; errors say where.
 pub fn parse(file: &str, text: &str) -> Result<Value, IngestError> {
     let text = python_tokens_as_strings(text);
-    serde_json::from_str(&text)
-        .map_err(|e| IngestError::malformed(file, format!("not valid JSON: {e}")).with_line(e.line().max(1)))
+    serde_json::from_str(&text).map_err(|e| {
+        IngestError::malformed(file, format!("not valid JSON: {e}")).with_line(e.line().max(1))
+    })
 }
 
 /// `NaN`, `Infinity`, `-Infinity` outside strings become `"NaN"`, ... (parsed later as
@@ -93,7 +104,9 @@ pub fn python_tokens_as_strings(text: &str) -> Cow<'_, str> {
         if c == '"' {
             in_string = true;
         }
-        let token = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t));
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| rest.starts_with(t));
         if let Some(token) = token {
             out.push('"');
             out.push_str(token);
@@ -108,11 +121,20 @@ pub fn python_tokens_as_strings(text: &str) -> Cow<'_, str> {
 }
 
 fn is_column_object(map: &Map<String, Value>) -> bool {
-    !map.is_empty() && map.values().all(|v| v.as_array().is_some_and(|a| a.iter().all(|x| !x.is_object() && !x.is_array())))
+    !map.is_empty()
+        && map.values().all(|v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().all(|x| !x.is_object() && !x.is_array()))
+        })
 }
 
 /// Hugging Face `trainer_state.json`.
-fn trainer_state(file: &str, map: Map<String, Value>, mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+fn trainer_state(
+    file: &str,
+    map: Map<String, Value>,
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     let mut records = Records::default();
     if let Some(Value::Array(entries)) = map.get("log_history") {
         for (i, entry) in entries.iter().enumerate() {
@@ -121,15 +143,35 @@ fn trainer_state(file: &str, map: Map<String, Value>, mapping: &Mapping, limits:
     }
     let mut attrs: FileAttrs = Vec::new();
     if let Some(batch) = map.get("train_batch_size").and_then(number) {
-        attrs.push((Role::BatchSize, batch, "trainer_state train_batch_size (per device, before accumulation)".into()));
+        attrs.push((
+            Role::BatchSize,
+            batch,
+            "trainer_state train_batch_size (per device, before accumulation)".into(),
+        ));
     }
-    records.into_file(file, "hf_trainer_state", super::run_name_for(file), attrs, mapping, limits)
+    records.into_file(
+        file,
+        "hf_trainer_state",
+        super::run_name_for(file),
+        attrs,
+        mapping,
+        limits,
+    )
 }
 
 /// A run export: `{"name", "config", "summary", "history": {group: {col: [...]}}}` or
 /// with `history` as records or columns.
-fn run_export(file: &str, map: Map<String, Value>, mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
-    let name = map.get("name").and_then(Value::as_str).map(String::from).unwrap_or_else(|| super::run_name_for(file));
+fn run_export(
+    file: &str,
+    map: Map<String, Value>,
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
+    let name = map
+        .get("name")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| super::run_name_for(file));
     let mut records = Records::default();
     match map.get("history") {
         Some(Value::Array(items)) => {
@@ -137,7 +179,9 @@ fn run_export(file: &str, map: Map<String, Value>, mapping: &Mapping, limits: &L
                 records.push(item, format!("history[{i}]"));
             }
         }
-        Some(Value::Object(history)) if is_column_object(history) => records.append_columns(history, "history"),
+        Some(Value::Object(history)) if is_column_object(history) => {
+            records.append_columns(history, "history")
+        }
         Some(Value::Object(groups)) => {
             for (group, value) in groups {
                 match value {
@@ -153,7 +197,12 @@ fn run_export(file: &str, map: Map<String, Value>, mapping: &Mapping, limits: &L
                 }
             }
         }
-        _ => return Err(IngestError::missing(file, "`history` is neither records, columns, nor groups of columns")),
+        _ => {
+            return Err(IngestError::missing(
+                file,
+                "`history` is neither records, columns, nor groups of columns",
+            ));
+        }
     }
     let attrs = config_attrs(&map);
     records.into_file(file, "run_json", name, attrs, mapping, limits)
@@ -165,11 +214,16 @@ fn config_attrs(map: &Map<String, Value>) -> FileAttrs {
     let mut attrs: FileAttrs = Vec::new();
     let mut multipliers = Vec::new();
     for section in ["config", "summary"] {
-        let Some(Value::Object(values)) = map.get(section) else { continue };
+        let Some(Value::Object(values)) = map.get(section) else {
+            continue;
+        };
         for (key, value) in values {
             let Some(v) = number(value) else { continue };
             let norm = roles::normalize(key);
-            if matches!(norm.as_str(), "acc_steps" | "gradient_accumulation_steps" | "grad_accum" | "accumulation_steps") {
+            if matches!(
+                norm.as_str(),
+                "acc_steps" | "gradient_accumulation_steps" | "grad_accum" | "accumulation_steps"
+            ) {
                 multipliers.push((key.clone(), v));
             } else if matches!(norm.as_str(), "world_size" | "num_gpus" | "n_gpus") {
                 multipliers.push((key.clone(), v));
@@ -228,9 +282,15 @@ impl Records {
 
     fn push_object(&mut self, map: &Map<String, Value>, prefix: &str, row: usize, depth: usize) {
         for (key, value) in map {
-            let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}/{key}") };
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}/{key}")
+            };
             match value {
-                Value::Object(inner) if depth < MAX_FLATTEN_DEPTH => self.push_object(inner, &name, row, depth + 1),
+                Value::Object(inner) if depth < MAX_FLATTEN_DEPTH => {
+                    self.push_object(inner, &name, row, depth + 1)
+                }
                 Value::Number(n) => self.set(&name, row, Cell::Number(n.as_f64())),
                 Value::String(s) => self.set(&name, row, Cell::Text(s.clone())),
                 Value::Bool(b) => self.set(&name, row, Cell::Text(b.to_string())),
@@ -247,11 +307,19 @@ impl Records {
 
     /// Adds the rows of an object of columns (`{"iter": [...], "loss": [...]}`).
     pub fn append_columns(&mut self, columns: &Map<String, Value>, label: &str) {
-        let height = columns.values().filter_map(Value::as_array).map(Vec::len).max().unwrap_or(0);
+        let height = columns
+            .values()
+            .filter_map(Value::as_array)
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
         let start = self.labels.len();
-        self.labels.extend((0..height).map(|i| format!("{label}[{i}]")));
+        self.labels
+            .extend((0..height).map(|i| format!("{label}[{i}]")));
         for (key, values) in columns {
-            let Some(values) = values.as_array() else { continue };
+            let Some(values) = values.as_array() else {
+                continue;
+            };
             for (i, value) in values.iter().enumerate() {
                 let cell = match value {
                     Value::Number(n) => Cell::Number(n.as_f64()),
@@ -317,8 +385,13 @@ impl Records {
                 }
             })
             .collect();
-        let df = DataFrame::new(height, columns).map_err(|e| IngestError::malformed(file, e.to_string()))?;
-        let origin = if self.lines.is_empty() { Origin::Labels(self.labels) } else { Origin::LineNumbers(self.lines) };
+        let df = DataFrame::new(height, columns)
+            .map_err(|e| IngestError::malformed(file, e.to_string()))?;
+        let origin = if self.lines.is_empty() {
+            Origin::Labels(self.labels)
+        } else {
+            Origin::LineNumbers(self.lines)
+        };
         Ok((df, origin))
     }
 
@@ -332,13 +405,28 @@ impl Records {
         limits: &Limits,
     ) -> Result<ParsedFile, IngestError> {
         if self.len() > limits.max_rows {
-            return Err(IngestError::too_large(file, "max_rows", format!("more than {} records", limits.max_rows)));
+            return Err(IngestError::too_large(
+                file,
+                "max_rows",
+                format!("more than {} records", limits.max_rows),
+            ));
         }
         if self.len() == 0 {
-            return Err(IngestError::new(super::super::IngestErrorKind::Empty, file, "the JSON holds no records"));
+            return Err(IngestError::new(
+                super::super::IngestErrorKind::Empty,
+                file,
+                "the JSON holds no records",
+            ));
         }
         let (df, origin) = self.into_frame(file)?;
-        let info = TableInfo { format: format.to_string(), origin, default_run, attrs, notes: Vec::new(), mapping };
+        let info = TableInfo {
+            format: format.to_string(),
+            origin,
+            default_run,
+            attrs,
+            notes: Vec::new(),
+            mapping,
+        };
         super::table_file(file, &df, info, limits)
     }
 }
@@ -359,6 +447,9 @@ mod tests {
             python_tokens_as_strings(r#"{"loss": NaN, "x": "NaN", "y": -Infinity}"#),
             r#"{"loss": "NaN", "x": "NaN", "y": "-Infinity"}"#
         );
-        assert_eq!(python_tokens_as_strings(r#"{"a": "say \"NaN\""}"#), r#"{"a": "say \"NaN\""}"#);
+        assert_eq!(
+            python_tokens_as_strings(r#"{"a": "say \"NaN\""}"#),
+            r#"{"a": "say \"NaN\""}"#
+        );
     }
 }

@@ -12,7 +12,12 @@ use super::super::origin::Origin;
 use super::json::{Records, parse};
 use super::{IngestError, Limits, ParsedFile, TableInfo};
 
-pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+pub fn read(
+    file: &str,
+    text: &str,
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     let default_run = super::run_name_for(file);
     let plain = !text.contains("NaN") && !text.contains("Infinity") && !has_blank_lines(text);
     if plain && let Some(df) = fast(text) {
@@ -32,11 +37,20 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
             continue;
         }
         if records.len() >= limits.max_rows {
-            return Err(IngestError::too_large(file, "max_rows", format!("more than {} records", limits.max_rows)));
+            return Err(IngestError::too_large(
+                file,
+                "max_rows",
+                format!("more than {} records", limits.max_rows),
+            ));
         }
-        let value = parse(file, line).map_err(|e| IngestError { line: Some(i + 1), ..e })?;
+        let value = parse(file, line).map_err(|e| IngestError {
+            line: Some(i + 1),
+            ..e
+        })?;
         if !value.is_object() {
-            return Err(IngestError::malformed(file, "this line is not a JSON object").with_line(i + 1));
+            return Err(
+                IngestError::malformed(file, "this line is not a JSON object").with_line(i + 1),
+            );
         }
         records.push_line(&value, i + 1);
     }
@@ -45,8 +59,14 @@ pub fn read(file: &str, text: &str, mapping: &Mapping, limits: &Limits) -> Resul
 
 /// polars' reader, when every column comes out flat.
 fn fast(text: &str) -> Option<DataFrame> {
-    let df = JsonReader::new(Cursor::new(text.as_bytes())).with_json_format(JsonFormat::JsonLines).finish().ok()?;
-    df.columns().iter().all(|c| super::super::frame::kind_of(c) != Kind::Other).then_some(df)
+    let df = JsonReader::new(Cursor::new(text.as_bytes()))
+        .with_json_format(JsonFormat::JsonLines)
+        .finish()
+        .ok()?;
+    df.columns()
+        .iter()
+        .all(|c| super::super::frame::kind_of(c) != Kind::Other)
+        .then_some(df)
 }
 
 fn has_blank_lines(text: &str) -> bool {

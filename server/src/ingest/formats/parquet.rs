@@ -9,13 +9,29 @@ use super::super::mapping::Mapping;
 use super::super::origin::Origin;
 use super::{IngestError, Limits, ParsedFile, TableInfo};
 
-pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
-    let bad =
-        |e: PolarsError| IngestError::malformed(file, format!("not a readable Parquet file: {}", first_line(&e.to_string())));
+pub fn read(
+    file: &str,
+    bytes: &[u8],
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
+    let bad = |e: PolarsError| {
+        IngestError::malformed(
+            file,
+            format!(
+                "not a readable Parquet file: {}",
+                first_line(&e.to_string())
+            ),
+        )
+    };
     let mut reader = ParquetReader::new(Cursor::new(bytes));
     let rows = reader.num_rows().map_err(bad)?;
     if rows > limits.max_rows {
-        return Err(IngestError::too_large(file, "max_rows", format!("{rows} rows, more than {}", limits.max_rows)));
+        return Err(IngestError::too_large(
+            file,
+            "max_rows",
+            format!("{rows} rows, more than {}", limits.max_rows),
+        ));
     }
     let df = reader.finish().map_err(bad)?;
     let info = TableInfo {

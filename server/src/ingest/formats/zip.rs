@@ -10,14 +10,25 @@ use super::super::mapping::Mapping;
 use super::super::{Format, detect};
 use super::{IngestError, Layout, Limits, ParsedFile, tfevents};
 
-pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
-    let bad = |e: zip::result::ZipError| IngestError::malformed(file, format!("not a readable zip archive: {e}"));
+pub fn read(
+    file: &str,
+    bytes: &[u8],
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
+    let bad = |e: zip::result::ZipError| {
+        IngestError::malformed(file, format!("not a readable zip archive: {e}"))
+    };
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad)?;
     if archive.len() > limits.max_files {
         return Err(IngestError::too_large(
             file,
             "max_files",
-            format!("an archive of {} entries, more than {}", archive.len(), limits.max_files),
+            format!(
+                "an archive of {} entries, more than {}",
+                archive.len(),
+                limits.max_files
+            ),
         ));
     }
     let mut notes = Vec::new();
@@ -35,36 +46,57 @@ pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Res
         (&mut entry)
             .take(remaining as u64 + 1)
             .read_to_end(&mut data)
-            .map_err(|e| IngestError::malformed(file, format!("the entry '{name}' cannot be unpacked: {e}")))?;
+            .map_err(|e| {
+                IngestError::malformed(file, format!("the entry '{name}' cannot be unpacked: {e}"))
+            })?;
         unpacked += data.len();
         if unpacked > limits.max_bytes {
             return Err(IngestError::too_large(
                 file,
                 "max_bytes",
-                format!("the archive unpacks to more than {} bytes", limits.max_bytes),
+                format!(
+                    "the archive unpacks to more than {} bytes",
+                    limits.max_bytes
+                ),
             ));
         }
         entries.push((name, data));
     }
 
     // Each entry by content; event files grouped by folder; unknown formats skipped.
-    let inner = Mapping { format: None, ..mapping.clone() };
+    let inner = Mapping {
+        format: None,
+        ..mapping.clone()
+    };
     let mut events = Vec::new();
     let mut results: Vec<(String, Result<ParsedFile, IngestError>)> = Vec::new();
     for (name, data) in &entries {
         match detect::detect(name, data) {
             Ok(Format::Tfevents) => events.push((name.clone(), data.as_slice())),
-            Ok(Format::Zip) => notes.push(format!("{name}: an archive inside the archive, skipped")),
-            Ok(format) => results.push((name.clone(), super::read(format, name, data, &inner, limits))),
+            Ok(Format::Zip) => {
+                notes.push(format!("{name}: an archive inside the archive, skipped"))
+            }
+            Ok(format) => results.push((
+                name.clone(),
+                super::read(format, name, data, &inner, limits),
+            )),
             Err(_) => notes.push(format!("{name}: not a known log format, skipped")),
         }
     }
     for group in tfevents::group_by_folder(&events) {
-        let label = group.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" + ");
+        let label = group
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
         results.push((label, tfevents::read(&group, &inner, limits)));
     }
 
-    let mut merged = ParsedFile { format: "zip".into(), layout: Layout::Long, ..ParsedFile::default() };
+    let mut merged = ParsedFile {
+        format: "zip".into(),
+        layout: Layout::Long,
+        ..ParsedFile::default()
+    };
     let mut first_error = None;
     let mut formats = Vec::new();
     for (name, result) in results {
@@ -80,7 +112,11 @@ pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Res
                     }
                     merged.runs.push(run);
                     if merged.runs.len() > limits.max_runs {
-                        return Err(IngestError::too_large(file, "max_runs", format!("more than {} runs", limits.max_runs)));
+                        return Err(IngestError::too_large(
+                            file,
+                            "max_runs",
+                            format!("more than {} runs", limits.max_runs),
+                        ));
                     }
                 }
                 for role in parsed.roles {
@@ -93,8 +129,12 @@ pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Res
                         merged.ignored.push(column);
                     }
                 }
-                merged.warnings.extend(parsed.warnings.into_iter().map(|w| format!("{name}: {w}")));
-                merged.notes.extend(parsed.notes.into_iter().map(|w| format!("{name}: {w}")));
+                merged
+                    .warnings
+                    .extend(parsed.warnings.into_iter().map(|w| format!("{name}: {w}")));
+                merged
+                    .notes
+                    .extend(parsed.notes.into_iter().map(|w| format!("{name}: {w}")));
                 if parsed.layout != Layout::Long {
                     merged.layout = parsed.layout;
                 }
@@ -111,7 +151,9 @@ pub fn read(file: &str, bytes: &[u8], mapping: &Mapping, limits: &Limits) -> Res
             None => IngestError::missing(file, "the archive holds no file of a known log format"),
         });
     }
-    merged.notes.insert(0, format!("read from the archive: {}", formats.join(", ")));
+    merged
+        .notes
+        .insert(0, format!("read from the archive: {}", formats.join(", ")));
     merged.notes.extend(notes);
     Ok(merged)
 }

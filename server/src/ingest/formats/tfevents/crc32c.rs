@@ -11,7 +11,11 @@ const TABLE: [u32; 256] = {
         let mut crc = i as u32;
         let mut k = 0;
         while k < 8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ POLY } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
             k += 1;
         }
         table[i] = crc;
@@ -44,6 +48,9 @@ mod tests {
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
         assert_eq!(crc32c(b""), 0);
         // The length CRC of the brain.Event:2 record of formats.md: a3 7f 4b 22.
-        assert_eq!(masked_crc32c(&24u64.to_le_bytes()).to_le_bytes(), [0xa3, 0x7f, 0x4b, 0x22]);
+        assert_eq!(
+            masked_crc32c(&24u64.to_le_bytes()).to_le_bytes(),
+            [0xa3, 0x7f, 0x4b, 0x22]
+        );
     }
 }

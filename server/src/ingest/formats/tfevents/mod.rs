@@ -29,7 +29,15 @@ use proto::Event;
 pub use writer::EventWriter;
 
 /// Sub-folders that hold one phase of a run (Keras).
-const PHASE_FOLDERS: &[&str] = &["train", "training", "validation", "val", "eval", "evaluation", "test"];
+const PHASE_FOLDERS: &[&str] = &[
+    "train",
+    "training",
+    "validation",
+    "val",
+    "eval",
+    "evaluation",
+    "test",
+];
 
 /// Whether the bytes start like an event file.
 pub fn looks_like(bytes: &[u8]) -> bool {
@@ -59,7 +67,11 @@ pub fn group_by_folder<'a>(files: &[(String, &'a [u8])]) -> Vec<Vec<(String, &'a
     for (name, bytes) in files {
         let (run, _) = run_of(name);
         // Files without a folder are uploaded side by side: one run.
-        let key = if name.contains(['/', '\\']) { run } else { String::new() };
+        let key = if name.contains(['/', '\\']) {
+            run
+        } else {
+            String::new()
+        };
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, group)) => group.push((name.clone(), bytes)),
             None => groups.push((key, vec![(name.clone(), bytes)])),
@@ -77,11 +89,23 @@ struct TagPoints {
 }
 
 /// Reads the event files of one run.
-pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Result<ParsedFile, IngestError> {
+pub fn read(
+    files: &[(String, &[u8])],
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
     let Some((first, _)) = files.first() else {
-        return Err(IngestError::new(IngestErrorKind::Empty, "", "no event file"));
+        return Err(IngestError::new(
+            IngestErrorKind::Empty,
+            "",
+            "no event file",
+        ));
     };
-    let label = files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" + ");
+    let label = files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ");
     let mut files: Vec<&(String, &[u8])> = files.iter().collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let (run_name, _) = run_of(first);
@@ -96,7 +120,11 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
     for (name, bytes) in &files {
         let (_, prefix) = run_of(name);
         if bytes.len() > limits.max_bytes {
-            return Err(IngestError::too_large(name, "max_bytes", format!("an event file of {} bytes", bytes.len())));
+            return Err(IngestError::too_large(
+                name,
+                "max_bytes",
+                format!("an event file of {} bytes", bytes.len()),
+            ));
         }
         let (records, problem) = record::read(bytes);
         match problem {
@@ -115,28 +143,45 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
             }
         }
         if records.is_empty() {
-            return Err(IngestError::malformed(name, "no whole record: not a TensorBoard event file, or an empty one"));
+            return Err(IngestError::malformed(
+                name,
+                "no whole record: not a TensorBoard event file, or an empty one",
+            ));
         }
         for rec in records {
             let event = Event::decode(rec.data).map_err(|e| {
                 IngestError::malformed(name, format!("the record is not a TensorBoard Event: {e}"))
                     .with_at(format!("record {}", rec.number))
             })?;
-            let Some(summary) = event.summary else { continue };
+            let Some(summary) = event.summary else {
+                continue;
+            };
             for value in summary.value {
                 let tag = format!("{prefix}{}", value.tag);
                 if let Some(plugin) = value.metadata.as_ref().and_then(|m| m.plugin_data.as_ref()) {
-                    plugins.entry(tag.clone()).or_insert_with(|| plugin.plugin_name.clone());
+                    plugins
+                        .entry(tag.clone())
+                        .or_insert_with(|| plugin.plugin_name.clone());
                 }
                 let scalar = match (value.simple_value, &value.tensor) {
                     (Some(v), _) => Some(f64::from(v)),
-                    (None, Some(tensor)) if plugins.get(&tag).is_none_or(|p| p == "scalars" || p.is_empty()) => tensor.scalar(),
+                    (None, Some(tensor))
+                        if plugins
+                            .get(&tag)
+                            .is_none_or(|p| p == "scalars" || p.is_empty()) =>
+                    {
+                        tensor.scalar()
+                    }
                     _ => None,
                 };
                 let Some(scalar) = scalar else { continue };
                 n_scalars += 1;
                 if n_scalars > limits.max_rows {
-                    return Err(IngestError::too_large(name, "max_rows", format!("more than {} scalars", limits.max_rows)));
+                    return Err(IngestError::too_large(
+                        name,
+                        "max_rows",
+                        format!("more than {} scalars", limits.max_rows),
+                    ));
                 }
                 let i = *index.entry(tag.clone()).or_insert_with(|| {
                     tags.push(tag.clone());
@@ -150,7 +195,10 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
         }
     }
     if tags.is_empty() {
-        return Err(IngestError::missing(first, "the event file has no scalar summaries"));
+        return Err(IngestError::missing(
+            first,
+            "the event file has no scalar summaries",
+        ));
     }
 
     // Tags get roles like the columns of a table (a step "column" is implied).
@@ -163,7 +211,9 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
     let run = asm.run(&run_name)?;
     // Column 0 is the implied step: a mapping that names it as a value is ignored.
     for &(col, role) in &plan.values {
-        let Some(tag_points) = col.checked_sub(1).and_then(|i| points.get(i)) else { continue };
+        let Some(tag_points) = col.checked_sub(1).and_then(|i| points.get(i)) else {
+            continue;
+        };
         let series = asm.series(run, role, &names[col]);
         let origin = Origin::Records(tag_points.records.clone());
         for (i, (&step, &value)) in tag_points.steps.iter().zip(&tag_points.values).enumerate() {
@@ -171,7 +221,9 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
         }
     }
     for (col, wide_run, role) in &plan.wide {
-        let Some(tag_points) = col.checked_sub(1).and_then(|i| points.get(i)) else { continue };
+        let Some(tag_points) = col.checked_sub(1).and_then(|i| points.get(i)) else {
+            continue;
+        };
         let run = asm.run(wide_run)?;
         let series = asm.series(run, *role, &names[*col]);
         let origin = Origin::Records(tag_points.records.clone());
@@ -179,10 +231,18 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
             asm.push(run, series, step, value, i, &origin);
         }
     }
-    let roles = plan.used.iter().filter(|(_, r)| *r != Role::Step).cloned().collect();
+    let roles = plan
+        .used
+        .iter()
+        .filter(|(_, r)| *r != Role::Step)
+        .cloned()
+        .collect();
     let mut notes = plan.notes.clone();
     if files.len() > 1 {
-        notes.push(format!("{} event files read as one run ({label})", files.len()));
+        notes.push(format!(
+            "{} event files read as one run ({label})",
+            files.len()
+        ));
     }
     super::finish(
         asm,
@@ -190,7 +250,11 @@ pub fn read(files: &[(String, &[u8])], mapping: &Mapping, limits: &Limits) -> Re
         &Vec::new(),
         Output {
             format: "tfevents".into(),
-            layout: if plan.wide.is_empty() { Layout::Long } else { Layout::Wide },
+            layout: if plan.wide.is_empty() {
+                Layout::Long
+            } else {
+                Layout::Wide
+            },
             roles,
             ignored: plan.ignored.clone(),
             notes,
@@ -204,12 +268,18 @@ mod tests {
 
     /// The two records of TensorBoard's own reader tests (see formats.md).
     fn reference_file() -> Vec<u8> {
-        let mut data1 = vec![0x09, 0x00, 0x00, 0x80, 0x38, 0x99, 0xd6, 0xd7, 0x41, 0x1a, 0x0d];
+        let mut data1 = vec![
+            0x09, 0x00, 0x00, 0x80, 0x38, 0x99, 0xd6, 0xd7, 0x41, 0x1a, 0x0d,
+        ];
         data1.extend_from_slice(b"brain.Event:2");
-        let mut data2 =
-            vec![0x09, 0xc4, 0x05, 0xb7, 0x3d, 0x99, 0xd6, 0xd7, 0x41, 0x10, 0x4d, 0x2a, 0x25, 0x0a, 0x23, 0x0a, 0x08];
+        let mut data2 = vec![
+            0x09, 0xc4, 0x05, 0xb7, 0x3d, 0x99, 0xd6, 0xd7, 0x41, 0x10, 0x4d, 0x2a, 0x25, 0x0a,
+            0x23, 0x0a, 0x08,
+        ];
         data2.extend_from_slice(b"accuracy");
-        data2.extend_from_slice(&[0x42, 0x0a, 0x08, 0x01, 0x12, 0x00, 0x22, 0x04, 0xa4, 0x70, 0x7d, 0x3f]);
+        data2.extend_from_slice(&[
+            0x42, 0x0a, 0x08, 0x01, 0x12, 0x00, 0x22, 0x04, 0xa4, 0x70, 0x7d, 0x3f,
+        ]);
         data2.extend_from_slice(&[0x4a, 0x0b, 0x0a, 0x09, 0x0a, 0x07]);
         data2.extend_from_slice(b"scalars");
         assert_eq!((data1.len(), data2.len()), (24, 50));
@@ -237,8 +307,21 @@ mod tests {
         assert_eq!(second.step, 77);
         let value = &second.summary.as_ref().unwrap().value[0];
         assert_eq!(value.tag, "accuracy");
-        assert_eq!(value.tensor.as_ref().unwrap().scalar(), Some(f64::from(0.99f32)));
-        assert_eq!(value.metadata.as_ref().unwrap().plugin_data.as_ref().unwrap().plugin_name, "scalars");
+        assert_eq!(
+            value.tensor.as_ref().unwrap().scalar(),
+            Some(f64::from(0.99f32))
+        );
+        assert_eq!(
+            value
+                .metadata
+                .as_ref()
+                .unwrap()
+                .plugin_data
+                .as_ref()
+                .unwrap()
+                .plugin_name,
+            "scalars"
+        );
     }
 
     #[test]
@@ -257,10 +340,21 @@ mod tests {
         }
         let bytes = writer.into_bytes();
         let cut = &bytes[..bytes.len() - 7];
-        let file = read(&[("run/events.out.tfevents.1.host".into(), cut)], &Mapping::default(), &Limits::default()).unwrap();
+        let file = read(
+            &[("run/events.out.tfevents.1.host".into(), cut)],
+            &Mapping::default(),
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(file.runs[0].name, "run");
         assert_eq!(file.runs[0].series["loss"].steps.len(), 9);
-        assert!(file.warnings.iter().any(|w| w.contains("ends inside record 11")), "{:?}", file.warnings);
+        assert!(
+            file.warnings
+                .iter()
+                .any(|w| w.contains("ends inside record 11")),
+            "{:?}",
+            file.warnings
+        );
     }
 
     #[test]
@@ -270,7 +364,12 @@ mod tests {
         let mut bytes = writer.into_bytes();
         let last = bytes.len() - 6;
         bytes[last] ^= 0xff;
-        let err = read(&[("events.out.tfevents.1.host".into(), &bytes)], &Mapping::default(), &Limits::default()).unwrap_err();
+        let err = read(
+            &[("events.out.tfevents.1.host".into(), &bytes)],
+            &Mapping::default(),
+            &Limits::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.at.as_deref(), Some("record 2"), "{err}");
     }
 
@@ -278,10 +377,18 @@ mod tests {
     fn run_names_come_from_folders() {
         for (file, run, prefix) in [
             ("logs/run1/events.out.tfevents.1.h", "run1", ""),
-            ("logs/run1/validation/events.out.tfevents.1.h", "run1", "validation/"),
+            (
+                "logs/run1/validation/events.out.tfevents.1.h",
+                "run1",
+                "validation/",
+            ),
             ("events.out.tfevents.1599.host", "1599.host", ""),
         ] {
-            assert_eq!(run_of(file), (run.to_string(), prefix.to_string()), "{file}");
+            assert_eq!(
+                run_of(file),
+                (run.to_string(), prefix.to_string()),
+                "{file}"
+            );
         }
     }
 }

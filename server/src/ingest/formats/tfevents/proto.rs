@@ -81,7 +81,10 @@ pub const DT_DOUBLE: i32 = 2;
 impl TensorProto {
     /// The value of a one-element float or double tensor.
     pub fn scalar(&self) -> Option<f64> {
-        let elements: i64 = self.tensor_shape.as_ref().map_or(1, |s| s.dim.iter().map(|d| d.size).product());
+        let elements: i64 = self
+            .tensor_shape
+            .as_ref()
+            .map_or(1, |s| s.dim.iter().map(|d| d.size).product());
         if elements != 1 {
             return None;
         }

@@ -48,7 +48,12 @@ pub fn read(bytes: &[u8]) -> (Vec<Record<'_>>, Option<Problem>) {
         let length = u64::from_le_bytes(len_bytes.try_into().unwrap_or_default());
         let end = usize::try_from(length)
             .ok()
-            .and_then(|l| offset.checked_add(HEADER)?.checked_add(l)?.checked_add(FOOTER))
+            .and_then(|l| {
+                offset
+                    .checked_add(HEADER)?
+                    .checked_add(l)?
+                    .checked_add(FOOTER)
+            })
             .filter(|&end| end <= bytes.len());
         let Some(end) = end else {
             return (records, Some(Problem::Truncated { number, offset }));
@@ -58,7 +63,11 @@ pub fn read(bytes: &[u8]) -> (Vec<Record<'_>>, Option<Problem>) {
         if masked_crc32c(data) != data_crc {
             return (records, Some(Problem::BadDataCrc { number, offset }));
         }
-        records.push(Record { number, offset, data });
+        records.push(Record {
+            number,
+            offset,
+            data,
+        });
         offset = end;
     }
     (records, None)

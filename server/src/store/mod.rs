@@ -3,7 +3,7 @@
 //! Architecture invariant: this is the only module that knows SQL. Every query is
 //! parameterised. An upload and all its runs are written in one transaction, so a crash
 //! never leaves a half-written run visible. Raw uploaded bytes are kept as uploaded, so
-//! runs can be re-read after a parser fix.
+//! runs can be re-read after a parser fix. Fits: [`fits`].
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -13,8 +13,11 @@ use shared::api::{LrSource, RunDetail, RunSummary, Series};
 
 use crate::ingest::ParsedRun;
 
+mod fits;
+
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE uploads (
         id INTEGER PRIMARY KEY,
         file_name TEXT NOT NULL,
@@ -38,7 +41,22 @@ const MIGRATIONS: &[&str] = &["
         vals BLOB NOT NULL,
         PRIMARY KEY (run_id, name)
     );
-"];
+",
+    "
+    ALTER TABLE runs ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE fits (
+        id INTEGER PRIMARY KEY,
+        law TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL,
+        params TEXT,
+        report TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        finished_at TEXT
+    );
+",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -67,6 +85,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
+        fits::interrupt_unfinished(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -104,9 +123,10 @@ impl Store {
             for run in &runs {
                 let lr_source = if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None };
                 let n_points = run.series.get("loss").map_or(0, |s| s.steps.len());
+                let attrs = serde_json::to_string(&run.attrs).unwrap_or_else(|_| "{}".into());
                 tx.execute(
-                    "INSERT INTO runs (upload_id, name, lr_source, n_points) VALUES (?1, ?2, ?3, ?4)",
-                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64],
+                    "INSERT INTO runs (upload_id, name, lr_source, n_points, attrs) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64, attrs],
                 )?;
                 let run_id = tx.last_insert_rowid();
                 for (name, series) in &run.series {
@@ -159,6 +179,12 @@ impl Store {
         .await
     }
 
+    /// Deletes a run and its series; the upload it came from is kept. `false` if absent.
+    pub async fn delete_run(&self, id: i64) -> Result<bool, StoreError> {
+        self.with(move |conn| Ok(conn.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0))
+            .await
+    }
+
     pub async fn count_runs(&self) -> Result<u64, StoreError> {
         self.with(|conn| {
             Ok(conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))? as u64)
@@ -195,7 +221,7 @@ impl Store {
 fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::Error> {
     let row = conn
         .query_row(
-            "SELECT r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source
+            "SELECT r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source, r.attrs
              FROM runs r JOIN uploads u ON u.id = r.upload_id WHERE r.id = ?1",
             [id],
             |r| {
@@ -208,6 +234,7 @@ fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::E
                     series: Vec::new(),
                     n_points: r.get::<_, i64>(4)? as u64,
                     lr_source: parse_lr_source(&r.get::<_, String>(5)?),
+                    attrs: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
                 })
             },
         )

@@ -1,0 +1,253 @@
+//! `/api/fits`: create a fit (a job: 202 + its URL), poll it, list, cancel, delete, and
+//! forecast from it (`/predict`, exported as JSON, CSV or Parquet).
+
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::api::{FitDetail, FitRequest, FitStatus, FitSummary, PredictRequest, PredictedPoint};
+use shared::schedule::Schedule;
+
+use super::{ApiError, AppState};
+use crate::export::{self, Format};
+use crate::fit::laws::LawName;
+use crate::fit::predict::{SavedFit, predict_curve};
+use crate::jobs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/fits", get(list).post(create))
+        .route("/fits/{id}", get(get_fit).delete(delete))
+        .route("/fits/{id}/cancel", post(cancel))
+        .route("/fits/{id}/predict", post(predict))
+}
+
+/// A JSON body, or a 400 that says what is wrong with it.
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))
+}
+
+fn invalid(e: crate::fit::FitError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_fit_request",
+        e.to_string(),
+    )
+}
+
+async fn create(
+    State(state): State<AppState>,
+    request: Result<Json<FitRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(request)?;
+    jobs::validate(&request).map_err(invalid)?;
+    let schedule_law = LawName::parse(&request.law)
+        .map_err(invalid)?
+        .is_schedule_law();
+    for id in request.runs.iter().chain(&request.holdout) {
+        let run = state.store.get_run(*id).await?;
+        let refuse = |message: String| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fit_request",
+                message,
+            )
+        };
+        let run = run.ok_or_else(|| refuse(format!("no run with id {id}")))?;
+        if schedule_law
+            && !run.points.contains_key("lr")
+            && !request.options.schedules.contains_key(&id.to_string())
+        {
+            return Err(refuse(format!(
+                "run {id} ('{}') has no learning rate: {} needs a logged lr column or `options.schedules[\"{id}\"]`",
+                run.summary.name, request.law
+            )));
+        }
+    }
+    let id = state.store.add_fit(request.clone()).await?;
+    state.jobs.spawn(state.store.clone(), id, request);
+    let summary = state
+        .store
+        .get_fit(id)
+        .await?
+        .map(|f| f.summary)
+        .ok_or_else(|| ApiError::not_found("the fit vanished"))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/fits/{id}"))],
+        Json(summary),
+    )
+        .into_response())
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<FitSummary>>, ApiError> {
+    Ok(Json(state.store.list_fits().await?))
+}
+
+async fn load(state: &AppState, id: i64) -> Result<FitDetail, ApiError> {
+    state
+        .store
+        .get_fit(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no fit with id {id}")))
+}
+
+async fn get_fit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<FitDetail>, ApiError> {
+    let mut fit = load(&state, id).await?;
+    fit.report_text = fit.report.as_ref().map(jobs::report_text);
+    Ok(Json(fit))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.delete_fit(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no fit with id {id}")))
+    }
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<FitSummary>, ApiError> {
+    state
+        .store
+        .cancel_fit(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no fit with id {id}")))?;
+    Ok(Json(load(&state, id).await?.summary))
+}
+
+#[derive(Deserialize)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+async fn predict(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
+    request: Result<Json<PredictRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(request)?;
+    let format = match query.format.as_deref() {
+        Some(text) => Format::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!("unknown format '{text}': use csv, json or parquet"))
+        })?,
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .and_then(Format::parse)
+            .unwrap_or(Format::Json),
+    };
+    let fit = load(&state, id).await?;
+    let (Some(params), Some(report), FitStatus::Done) =
+        (fit.params, fit.report, fit.summary.status)
+    else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "fit_not_done",
+            format!("fit {id} is {:?}, not done", fit.summary.status),
+        ));
+    };
+    let law = LawName::parse(&fit.request.law).map_err(invalid)?;
+    if !law.is_schedule_law() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported",
+            format!("{} predicts from (N, D), not from a schedule", law.as_str()),
+        ));
+    }
+    let (label, lrs) = match (&request.schedule, request.lrs) {
+        (Some(spec), None) => {
+            let schedule: Schedule =
+                spec.parse().map_err(|e: shared::schedule::ScheduleError| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_schedule",
+                        e.to_string(),
+                    )
+                })?;
+            (spec.clone(), schedule.to_array())
+        }
+        (None, Some(lrs))
+            if !lrs.is_empty()
+                && lrs.iter().all(|v| v.is_finite() && *v >= 0.0)
+                && lrs.len() <= 100_000_000 =>
+        {
+            ("lrs".to_string(), lrs)
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_schedule",
+                "`lrs` must be a non-empty array of finite learning rates >= 0",
+            ));
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of `schedule` (text form) or `lrs`",
+            ));
+        }
+    };
+    let every = request.every.unwrap_or(100).max(1);
+    let steps: Vec<usize> = (every..lrs.len()).step_by(every).collect();
+    if steps.len() > 1_000_000 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_points",
+            "more than 1,000,000 predicted points: raise `every`",
+        ));
+    }
+    let settings = serde_json::from_value(report.settings.clone()).unwrap_or_default();
+    let saved = SavedFit {
+        law,
+        settings,
+        params,
+        report,
+    };
+    let points = tokio::task::spawn_blocking(move || predict_curve(&saved, &lrs, &steps))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "predict_failed",
+                e.to_string(),
+            )
+        })?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_schedule",
+                e.to_string(),
+            )
+        })?;
+    let points: Vec<PredictedPoint> = points
+        .into_iter()
+        .map(|p| PredictedPoint {
+            step: p.step,
+            loss: p.loss,
+            lower: p.lower,
+            upper: p.upper,
+        })
+        .collect();
+    let bytes = export::predictions(&label, &points, format)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e))?;
+    Ok((
+        [(header::CONTENT_TYPE, format.content_type())],
+        Bytes::from(bytes),
+    )
+        .into_response())
+}

@@ -1,0 +1,188 @@
+//! Fit jobs: a create call queues the fit and returns at once; a bounded pool runs
+//! queued fits one at a time per permit (fits use both cores themselves), so other
+//! requests stay fast. Cancelling marks the fit in the store: a queued fit never
+//! starts, a running one's result is discarded when it ends.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use shared::api::{FitRequest, RunDetail};
+use shared::schedule::Schedule;
+use tokio::sync::Semaphore;
+
+use crate::fit::laws::{self, Convention, Exclusion, LawName, LawSettings};
+use crate::fit::objective::{Objective, Penalty, Scale};
+use crate::fit::{FitError, FitOptions, fit, report};
+use crate::fit_input;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct Jobs {
+    permits: Arc<Semaphore>,
+}
+
+impl Jobs {
+    pub fn new(concurrent_fits: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrent_fits.max(1))),
+        }
+    }
+
+    /// Queues fit `id` (already stored as queued) and runs it when a permit is free.
+    pub fn spawn(&self, store: Store, id: i64, request: FitRequest) {
+        let permits = self.permits.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            if !store.start_fit(id).await.unwrap_or(false) {
+                return; // cancelled or deleted while queued
+            }
+            let outcome = match load_runs(&store, &request).await {
+                Ok((train, holdout)) => {
+                    tokio::task::spawn_blocking(move || run(&request, &train, &holdout))
+                        .await
+                        .unwrap_or_else(|e| Err(FitError::Failed(format!("the fit crashed: {e}"))))
+                }
+                Err(e) => Err(e),
+            };
+            let outcome = outcome.map_err(|e| e.to_string());
+            if let Err(e) = store.finish_fit(id, outcome).await {
+                tracing::error!("fit {id}: cannot store the result: {e}");
+            }
+        });
+    }
+}
+
+async fn load_runs(
+    store: &Store,
+    request: &FitRequest,
+) -> Result<(Vec<RunDetail>, Vec<RunDetail>), FitError> {
+    let mut load = Vec::new();
+    for ids in [&request.runs, &request.holdout] {
+        let mut runs = Vec::new();
+        for &id in ids {
+            let run = store
+                .get_run(id)
+                .await
+                .map_err(|e| FitError::Failed(e.to_string()))?;
+            runs.push(run.ok_or_else(|| FitError::Input(format!("no run with id {id}")))?);
+        }
+        load.push(runs);
+    }
+    let holdout = load.pop().unwrap_or_default();
+    Ok((load.pop().unwrap_or_default(), holdout))
+}
+
+/// Checks a request before it is queued, so that a bad one gets a 4xx at once.
+pub fn validate(request: &FitRequest) -> Result<(), FitError> {
+    LawName::parse(&request.law)?;
+    options(request)?;
+    if request.runs.is_empty() {
+        return Err(FitError::Input("no runs to fit: give `runs`".into()));
+    }
+    if let Some(id) = request.holdout.iter().find(|id| request.runs.contains(id)) {
+        return Err(FitError::Input(format!(
+            "run {id} is both fitted and held out"
+        )));
+    }
+    Ok(())
+}
+
+fn options(request: &FitRequest) -> Result<(FitOptions, LawSettings, Exclusion), FitError> {
+    let o = &request.options;
+    let bad = |what: &str, value: &str, allowed: &str| {
+        FitError::Input(format!("unknown {what} '{value}': use {allowed}"))
+    };
+    let penalty = match o.penalty.as_deref() {
+        None | Some("huber") => Penalty::Huber {
+            delta: o.delta.unwrap_or(1e-3),
+        },
+        Some("least_squares") => Penalty::LeastSquares,
+        Some(other) => return Err(bad("penalty", other, "huber or least_squares")),
+    };
+    let scale = match o.scale.as_deref() {
+        None | Some("log") => Scale::Log,
+        Some("raw") => Scale::Raw,
+        Some(other) => return Err(bad("scale", other, "log or raw")),
+    };
+    let convention = match o.convention.as_deref() {
+        None | Some("code") => Convention::Code,
+        Some("paper") => Convention::Paper,
+        Some(other) => return Err(bad("convention", other, "code or paper")),
+    };
+    if o.bootstrap > 10_000 {
+        return Err(FitError::Input(format!(
+            "{} bootstrap resamples is more than the limit of 10000",
+            o.bootstrap
+        )));
+    }
+    let objective = Objective {
+        penalty,
+        scale,
+        over_prediction_weight: o.over_prediction_weight.unwrap_or(1.0),
+    };
+    let fit_options = FitOptions {
+        objective,
+        fixed: o.fixed.clone(),
+        bounds: o.bounds.clone(),
+        bootstrap: o.bootstrap,
+        seed: o.seed.unwrap_or(1),
+        ..FitOptions::default()
+    };
+    let exclusion = Exclusion {
+        before_step: o.exclude_before_step,
+        highest_loss: o.exclude_highest,
+        ..Exclusion::default()
+    };
+    Ok((
+        fit_options,
+        LawSettings {
+            convention,
+            ..LawSettings::default()
+        },
+        exclusion,
+    ))
+}
+
+/// Runs a fit to completion (blocking: call from a blocking thread).
+pub fn run(
+    request: &FitRequest,
+    train: &[RunDetail],
+    holdout: &[RunDetail],
+) -> Result<(Vec<f64>, shared::api::FitReport), FitError> {
+    let law = LawName::parse(&request.law)?;
+    let (fit_options, settings, exclusion) = options(request)?;
+    let holdout_names: Vec<String> = holdout.iter().map(|r| r.summary.name.clone()).collect();
+    let all: Vec<&RunDetail> = train.iter().chain(holdout).collect();
+    let prepared = if law.is_schedule_law() {
+        let schedules: BTreeMap<String, Schedule> = request
+            .options
+            .schedules
+            .iter()
+            .map(|(id, spec)| {
+                spec.parse()
+                    .map(|s| (id.clone(), s))
+                    .map_err(|e| FitError::Input(format!("schedule of run {id}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let curves = all
+            .iter()
+            .map(|r| fit_input::curve_run(r, schedules.get(&r.summary.id.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        laws::prepare_curves(law, &curves, &holdout_names, &exclusion, &settings)?
+    } else {
+        let mut rows = Vec::new();
+        for r in &all {
+            rows.extend(fit_input::table_rows(r)?);
+        }
+        laws::prepare_table(law, &rows, &holdout_names, &exclusion)?
+    };
+    let fitted = fit(prepared, &fit_options)?;
+    Ok((fitted.params, fitted.report))
+}
+
+/// The text report of a stored fit.
+pub fn report_text(report: &shared::api::FitReport) -> String {
+    report::text(report)
+}
