@@ -32,6 +32,9 @@ pub struct FitArgs {
     /// Leave out points before this step (e.g. the warmup).
     #[arg(long)]
     pub skip_before: Option<usize>,
+    /// Leave out the K highest losses (e.g. diverged runs).
+    #[arg(long, default_value_t = 0)]
+    pub exclude_highest: usize,
     /// Bootstrap resamples (whole runs); 0 for none.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
@@ -66,9 +69,7 @@ pub struct PredictArgs {
 pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
     let law = LawName::parse(&args.law)?;
     if !law.is_schedule_law() {
-        bail!(
-            "`curvecast fit` reads loss curves for the schedule laws (momentum, multipower); scaling tables come with the table ingestion"
-        );
+        return run_table_fit(law, &args);
     }
     let convention = match args.convention.as_str() {
         "code" => Convention::Code,
@@ -118,6 +119,27 @@ pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
         };
         std::fs::write(&out, serde_json::to_vec_pretty(&saved)?)
             .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// A scaling law on table rows (N from `n_params`, D from `tokens` or `flops`/6N).
+fn run_table_fit(law: LawName, args: &FitArgs) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for path in &args.files {
+        for run in read_runs(path)? {
+            if args.train.is_empty() || args.train.contains(&run.name) || args.holdout.contains(&run.name) {
+                rows.extend(crate::fit_input::rows_of(&run.name, &run.series, &run.attrs)?);
+            }
+        }
+    }
+    let exclusion = Exclusion { highest_loss: args.exclude_highest, ..Exclusion::default() };
+    let prepared = laws::prepare_table(law, &rows, &args.holdout, &exclusion)?;
+    let fitted = fit(prepared, &FitOptions { bootstrap: args.bootstrap, ..FitOptions::default() })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&fitted.report)?);
+    } else {
+        print!("{}", report::text(&fitted.report));
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Stored runs -> the fitting engine's inputs: loss curves with per-step learning rates
 //! for the schedule laws, rows of (N, D, loss) for the scaling laws.
 
+use std::collections::BTreeMap;
+
 use shared::api::{RunDetail, Series};
 use shared::schedule::{BeforeFirst, Schedule, reconstruct};
 
@@ -45,10 +47,17 @@ pub fn curve_run(run: &RunDetail, schedule: Option<&Schedule>) -> Result<CurveRu
 /// D from its `tokens` series at that step (checkpoints) or its `tokens` attribute, or
 /// C / (6 N) from its `flops` attribute; `x` (generic power law) is D, else C, else the step.
 pub fn table_rows(run: &RunDetail) -> Result<Vec<TableRow>, FitError> {
-    let attrs = &run.summary.attrs;
+    rows_of(&run.summary.name, &run.points, &run.summary.attrs)
+}
+
+/// [`table_rows`] from a run's parts (a stored run or a freshly read one).
+pub fn rows_of(name: &str, points: &BTreeMap<String, Series>, attrs: &BTreeMap<String, f64>) -> Result<Vec<TableRow>, FitError> {
     let n = attrs.get("n_params").copied();
-    let tokens = run.points.get("tokens");
-    let loss = loss_of(run)?;
+    let tokens = points.get("tokens");
+    let loss = points
+        .get("loss")
+        .filter(|s| !s.steps.is_empty())
+        .ok_or_else(|| FitError::Input(format!("run '{name}' has no loss points")))?;
     Ok(loss
         .steps
         .iter()
@@ -60,7 +69,7 @@ pub fn table_rows(run: &RunDetail) -> Result<Vec<TableRow>, FitError> {
                 .or_else(|| Some(attrs.get("flops")? / (6.0 * n?)));
             let x = d.or(attrs.get("flops").copied()).or(Some(step));
             TableRow {
-                run: run.summary.name.clone(),
+                run: name.to_string(),
                 n,
                 d,
                 x,
