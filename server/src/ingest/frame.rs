@@ -297,6 +297,11 @@ impl View<'_> {
         }
     }
 
+    /// Cells that hold a number.
+    fn count(&self) -> usize {
+        self.valid.map_or(self.values.len(), |v| v.iter().filter(|&&b| b).count())
+    }
+
     fn varies(&self) -> bool {
         let mut seen = None;
         (0..self.values.len()).filter_map(|r| self.get(r)).any(|v| *seen.get_or_insert(v) != v)
@@ -376,6 +381,9 @@ pub fn assemble(
         }
     }
 
+    let value_counts: Vec<usize> = values.iter().map(|(n, _, _)| n.count()).collect();
+    let wide_counts: Vec<usize> = wide.iter().map(|(n, _, _, _)| n.count()).collect();
+
     // Series ids per (run, value column), created on first use.
     let mut ids: Vec<Vec<Option<usize>>> = Vec::new();
     let mut series_id = |asm: &mut Assembler, run: usize, col: usize, role: Role, source: &str, rows: usize| -> usize {
@@ -420,12 +428,12 @@ pub fn assemble(
         if !wide.is_empty() {
             for (w, (numbers, run, role, source)) in wide.iter().enumerate() {
                 if let Some(v) = numbers.get(row) {
-                    let id = series_id(asm, *run, values.len() + w, *role, source, height);
+                    let id = series_id(asm, *run, values.len() + w, *role, source, wide_counts[w]);
                     asm.push(*run, id, step, v, row, origin);
                 }
                 for (c, (numbers, role, source)) in values.iter().enumerate() {
                     if let Some(v) = numbers.get(row) {
-                        let id = series_id(asm, *run, c, *role, source, height);
+                        let id = series_id(asm, *run, c, *role, source, value_counts[c]);
                         asm.push(*run, id, step, v, row, origin);
                     }
                 }
@@ -453,13 +461,13 @@ pub fn assemble(
             }
         };
         let step = if steps.is_none() { ordinal(run) } else { step };
-        let rows = match (fixed_run, name_cell) {
-            (Some(_), _) => height,
-            (None, Some(name)) => rows_of.get(name).copied().unwrap_or(1),
-            (None, None) => 1,
-        };
         for (c, (numbers, role, source)) in values.iter().enumerate() {
             if let Some(v) = numbers.get(row) {
+                let rows = match (fixed_run, name_cell) {
+                    (Some(_), _) => value_counts[c],
+                    (None, Some(name)) => rows_of.get(name).copied().unwrap_or(1),
+                    (None, None) => 1,
+                };
                 let id = series_id(asm, run, c, *role, source, rows);
                 asm.push(run, id, step, v, row, origin);
             }
