@@ -263,48 +263,67 @@ pub fn to_f64(file: &str, column: &Column, origin: &Origin) -> Result<Float64Chu
     }
 }
 
-/// A column's numbers, in one chunk.
+/// A column's numbers, as the chunks polars made them (not copied into one).
 struct Numbers {
     ca: Float64Chunked,
-    valid: Option<Vec<bool>>,
+    /// Per chunk, which cells hold a number, when some do not.
+    valid: Vec<Option<Vec<bool>>>,
 }
 
 impl Numbers {
     fn new(ca: &Float64Chunked) -> Self {
-        let ca = ca.rechunk().into_owned();
-        let valid = ca.downcast_as_array().validity().filter(|b| b.unset_bits() > 0).map(|b| b.iter().collect());
+        let ca = ca.clone();
+        let valid = ca
+            .downcast_iter()
+            .map(|array| array.validity().filter(|b| b.unset_bits() > 0).map(|b| b.iter().collect()))
+            .collect();
         Self { ca, valid }
     }
 
     fn view(&self) -> View<'_> {
-        View { values: self.ca.downcast_as_array().values().as_slice(), valid: self.valid.as_deref() }
+        let mut chunks = Vec::new();
+        let mut starts = Vec::new();
+        let mut start = 0;
+        for (array, valid) in self.ca.downcast_iter().zip(&self.valid) {
+            starts.push(start);
+            chunks.push((array.values().as_slice(), valid.as_deref()));
+            start += array.len();
+        }
+        View { chunks, starts, len: start }
     }
 }
 
-/// Numbers of a column, read row by row.
-#[derive(Clone, Copy)]
+/// Numbers of a column, read row by row across its chunks.
 struct View<'a> {
-    values: &'a [f64],
-    valid: Option<&'a [bool]>,
+    chunks: Vec<(&'a [f64], Option<&'a [bool]>)>,
+    /// The first row of each chunk.
+    starts: Vec<usize>,
+    len: usize,
 }
 
 impl View<'_> {
     #[inline]
     fn get(&self, row: usize) -> Option<f64> {
-        match self.valid {
-            Some(valid) if !valid[row] => None,
-            _ => Some(self.values[row]),
+        if row >= self.len {
+            return None;
+        }
+        let c = if self.chunks.len() == 1 { 0 } else { self.starts.partition_point(|&s| s <= row) - 1 };
+        let (values, valid) = self.chunks[c];
+        let i = row - self.starts[c];
+        match valid {
+            Some(valid) if !valid[i] => None,
+            _ => Some(values[i]),
         }
     }
 
     /// Cells that hold a number.
     fn count(&self) -> usize {
-        self.valid.map_or(self.values.len(), |v| v.iter().filter(|&&b| b).count())
+        self.chunks.iter().map(|(values, valid)| valid.map_or(values.len(), |v| v.iter().filter(|&&b| b).count())).sum()
     }
 
     fn varies(&self) -> bool {
         let mut seen = None;
-        (0..self.values.len()).filter_map(|r| self.get(r)).any(|v| *seen.get_or_insert(v) != v)
+        (0..self.len).filter_map(|r| self.get(r)).any(|v| *seen.get_or_insert(v) != v)
     }
 }
 
