@@ -4,7 +4,8 @@
 //! Run with `cargo bench --bench ingest` (release build). It prints the file size, the
 //! time of each read (target: under 2 s) and the peak heap in use during a read,
 //! counting the file's own bytes (target: under 4x the file size), and exits non-zero
-//! when a target is missed.
+//! when a target is missed. `BENCH_POLARS=` (empty, or `default`, `rechunk`,
+//! `low_memory`) measures a bare polars read of the same file instead, for comparison.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

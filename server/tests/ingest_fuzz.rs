@@ -3,7 +3,7 @@
 //! hang, and memory stays bounded by small limits.
 //!
 //! Bounded for the normal test run (a few seconds). For a longer run:
-//! `PROPTEST_CASES=20000 cargo test --release --test ingest_fuzz` (see
+//! `PROPTEST_CASES=20000 cargo test --test ingest_fuzz` (about 10 minutes; see
 //! `fixtures/formats/README.md`).
 
 use std::time::{Duration, Instant};
