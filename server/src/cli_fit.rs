@@ -128,14 +128,30 @@ fn run_table_fit(law: LawName, args: &FitArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for path in &args.files {
         for run in read_runs(path)? {
-            if args.train.is_empty() || args.train.contains(&run.name) || args.holdout.contains(&run.name) {
-                rows.extend(crate::fit_input::rows_of(&run.name, &run.series, &run.attrs)?);
+            if args.train.is_empty()
+                || args.train.contains(&run.name)
+                || args.holdout.contains(&run.name)
+            {
+                rows.extend(crate::fit_input::rows_of(
+                    &run.name,
+                    &run.series,
+                    &run.attrs,
+                )?);
             }
         }
     }
-    let exclusion = Exclusion { highest_loss: args.exclude_highest, ..Exclusion::default() };
+    let exclusion = Exclusion {
+        highest_loss: args.exclude_highest,
+        ..Exclusion::default()
+    };
     let prepared = laws::prepare_table(law, &rows, &args.holdout, &exclusion)?;
-    let fitted = fit(prepared, &FitOptions { bootstrap: args.bootstrap, ..FitOptions::default() })?;
+    let fitted = fit(
+        prepared,
+        &FitOptions {
+            bootstrap: args.bootstrap,
+            ..FitOptions::default()
+        },
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&fitted.report)?);
     } else {

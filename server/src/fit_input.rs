@@ -51,7 +51,11 @@ pub fn table_rows(run: &RunDetail) -> Result<Vec<TableRow>, FitError> {
 }
 
 /// [`table_rows`] from a run's parts (a stored run or a freshly read one).
-pub fn rows_of(name: &str, points: &BTreeMap<String, Series>, attrs: &BTreeMap<String, f64>) -> Result<Vec<TableRow>, FitError> {
+pub fn rows_of(
+    name: &str,
+    points: &BTreeMap<String, Series>,
+    attrs: &BTreeMap<String, f64>,
+) -> Result<Vec<TableRow>, FitError> {
     let n = attrs.get("n_params").copied();
     let tokens = points.get("tokens");
     let loss = points

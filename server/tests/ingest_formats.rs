@@ -559,3 +559,18 @@ fn the_cli_prints_a_json_report() {
         "{text}"
     );
 }
+
+#[test]
+fn a_json_document_on_one_long_line_is_read() {
+    let all = samples::all().unwrap();
+    let state = all.iter().find(|s| s.name == "trainer_state.json").unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&state.bytes).unwrap();
+    let one_line = serde_json::to_vec(&value).unwrap();
+    // The line limit is for line-based formats; a JSON document is bounded by max_json_bytes.
+    let limits = Limits {
+        max_line_bytes: 100,
+        ..Limits::default()
+    };
+    let file = ingest("trainer_state.json", &one_line, &limits).unwrap_or_else(|e| panic!("{e}"));
+    check(state, &file);
+}

@@ -90,11 +90,15 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
             "a gzip-compressed file: unpack it first, or upload a .zip",
         ));
     }
-    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    if tfevents::looks_like(bytes) || base.contains("tfevents") {
+    if tfevents::looks_like(bytes) {
         return Ok(Format::Tfevents);
     }
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let Ok(text) = std::str::from_utf8(strip_bom(bytes)) else {
+        // A damaged event file: its reader says which record is bad.
+        if base.starts_with("events.out.tfevents") {
+            return Ok(Format::Tfevents);
+        }
         return Err(IngestError::malformed(
             file_name,
             "a binary file of an unknown format (not CSV/TSV, JSON, Parquet, a TensorBoard event file or a zip)",

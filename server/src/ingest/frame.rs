@@ -326,50 +326,83 @@ pub fn to_f64(file: &str, column: &Column, origin: &Origin) -> Result<Float64Chu
     }
 }
 
-/// A column's numbers, in one chunk.
+/// A column's numbers, as the chunks polars made them (not copied into one).
 struct Numbers {
     ca: Float64Chunked,
-    valid: Option<Vec<bool>>,
+    /// Per chunk, which cells hold a number, when some do not.
+    valid: Vec<Option<Vec<bool>>>,
 }
 
 impl Numbers {
     fn new(ca: &Float64Chunked) -> Self {
-        let ca = ca.rechunk().into_owned();
+        let ca = ca.clone();
         let valid = ca
-            .downcast_as_array()
-            .validity()
-            .filter(|b| b.unset_bits() > 0)
-            .map(|b| b.iter().collect());
+            .downcast_iter()
+            .map(|array| {
+                array
+                    .validity()
+                    .filter(|b| b.unset_bits() > 0)
+                    .map(|b| b.iter().collect())
+            })
+            .collect();
         Self { ca, valid }
     }
 
     fn view(&self) -> View<'_> {
+        let mut chunks = Vec::new();
+        let mut starts = Vec::new();
+        let mut start = 0;
+        for (array, valid) in self.ca.downcast_iter().zip(&self.valid) {
+            starts.push(start);
+            chunks.push((array.values().as_slice(), valid.as_deref()));
+            start += array.len();
+        }
         View {
-            values: self.ca.downcast_as_array().values().as_slice(),
-            valid: self.valid.as_deref(),
+            chunks,
+            starts,
+            len: start,
         }
     }
 }
 
-/// Numbers of a column, read row by row.
-#[derive(Clone, Copy)]
+/// Numbers of a column, read row by row across its chunks.
 struct View<'a> {
-    values: &'a [f64],
-    valid: Option<&'a [bool]>,
+    chunks: Vec<(&'a [f64], Option<&'a [bool]>)>,
+    /// The first row of each chunk.
+    starts: Vec<usize>,
+    len: usize,
 }
 
 impl View<'_> {
     #[inline]
     fn get(&self, row: usize) -> Option<f64> {
-        match self.valid {
-            Some(valid) if !valid[row] => None,
-            _ => Some(self.values[row]),
+        if row >= self.len {
+            return None;
         }
+        let c = if self.chunks.len() == 1 {
+            0
+        } else {
+            self.starts.partition_point(|&s| s <= row) - 1
+        };
+        let (values, valid) = self.chunks[c];
+        let i = row - self.starts[c];
+        match valid {
+            Some(valid) if !valid[i] => None,
+            _ => Some(values[i]),
+        }
+    }
+
+    /// Cells that hold a number.
+    fn count(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|(values, valid)| valid.map_or(values.len(), |v| v.iter().filter(|&&b| b).count()))
+            .sum()
     }
 
     fn varies(&self) -> bool {
         let mut seen = None;
-        (0..self.values.len())
+        (0..self.len)
             .filter_map(|r| self.get(r))
             .any(|v| *seen.get_or_insert(v) != v)
     }
@@ -479,6 +512,9 @@ pub fn assemble(
         }
     }
 
+    let value_counts: Vec<usize> = values.iter().map(|(n, _, _)| n.count()).collect();
+    let wide_counts: Vec<usize> = wide.iter().map(|(n, _, _, _)| n.count()).collect();
+
     // Series ids per (run, value column), created on first use.
     let mut ids: Vec<Vec<Option<usize>>> = Vec::new();
     let mut series_id = |asm: &mut Assembler,
@@ -538,12 +574,12 @@ pub fn assemble(
         if !wide.is_empty() {
             for (w, (numbers, run, role, source)) in wide.iter().enumerate() {
                 if let Some(v) = numbers.get(row) {
-                    let id = series_id(asm, *run, values.len() + w, *role, source, height);
+                    let id = series_id(asm, *run, values.len() + w, *role, source, wide_counts[w]);
                     asm.push(*run, id, step, v, row, origin);
                 }
                 for (c, (numbers, role, source)) in values.iter().enumerate() {
                     if let Some(v) = numbers.get(row) {
-                        let id = series_id(asm, *run, c, *role, source, height);
+                        let id = series_id(asm, *run, c, *role, source, value_counts[c]);
                         asm.push(*run, id, step, v, row, origin);
                     }
                 }
@@ -571,13 +607,13 @@ pub fn assemble(
             }
         };
         let step = if steps.is_none() { ordinal(run) } else { step };
-        let rows = match (fixed_run, name_cell) {
-            (Some(_), _) => height,
-            (None, Some(name)) => rows_of.get(name).copied().unwrap_or(1),
-            (None, None) => 1,
-        };
         for (c, (numbers, role, source)) in values.iter().enumerate() {
             if let Some(v) = numbers.get(row) {
+                let rows = match (fixed_run, name_cell) {
+                    (Some(_), _) => value_counts[c],
+                    (None, Some(name)) => rows_of.get(name).copied().unwrap_or(1),
+                    (None, None) => 1,
+                };
                 let id = series_id(asm, run, c, *role, source, rows);
                 asm.push(run, id, step, v, row, origin);
             }

@@ -14,6 +14,12 @@
 //! - [`report`]: the serialisable summary of what was found (CLI, upload preview);
 //! - [`samples`]: writes a sample file of every format (fixtures and round-trip tests).
 //!
+//! Safety: [`Limits`] bound the bytes, rows, runs, line length, archive entries and JSON
+//! documents (each error names its limit; `TooLarge` is HTTP 413); a panic inside a
+//! reader becomes an error for that file. `tests/ingest_fuzz.rs` fuzzes every format.
+//! Known issue: polars-parquet can abort the process on some corrupt Parquet data pages
+//! (a huge allocation, not a panic); decoding uploads in a child process would fix it.
+//!
 //! Representation: one [`ParsedRun`] per training run, with series keyed `loss`,
 //! `eval_loss`, `lr`, `tokens`, ... over the step, and run-level numbers in `attrs`
 //! (`n_params`, `batch_size`, `seq_len`, `tokens_per_step`; for a run that is a single

@@ -156,7 +156,14 @@ pub fn rank(header: &str) -> Option<(Role, u8)> {
 
         "lr" | "learning_rate" | "train_lr" | "train_learning_rate" => (Role::Lr, 0),
         "peak_lr" | "max_lr" | "base_lr" => (Role::Lr, 3),
-        _ if key.starts_with("lr_") => (Role::Lr, 1),
+        // Lightning's `lr-AdamW`, `lr-SGD-pg1`; not its `lr-SGD-momentum`.
+        _ if key.starts_with("lr_")
+            && !key.contains("momentum")
+            && !key.contains("decay")
+            && !key.contains("scheduler") =>
+        {
+            (Role::Lr, 1)
+        }
 
         "num_input_tokens_seen"
         | "consumed_tokens"
@@ -315,7 +322,14 @@ mod tests {
         ] {
             assert_eq!(detect(header), Some(role), "{header}");
         }
-        for header in ["grad_norm", "smooth loss", "d", "epoch", "D/N"] {
+        for header in [
+            "grad_norm",
+            "smooth loss",
+            "d",
+            "epoch",
+            "D/N",
+            "lr-SGD-momentum",
+        ] {
             assert_eq!(detect(header), None, "{header}");
         }
     }

@@ -31,7 +31,8 @@ pub fn read(
         Format::Parquet => parquet::read(file, bytes, mapping, limits),
         Format::Tfevents => tfevents::read(&[(file.to_string(), bytes)], mapping, limits),
         Format::Csv => csv::read(file, text(file, bytes, limits)?, mapping, limits),
-        Format::Json => json::read(file, text(file, bytes, limits)?, mapping, limits),
+        // A JSON document may be one long line; `max_json_bytes` bounds it instead.
+        Format::Json => json::read(file, utf8(file, bytes)?, mapping, limits),
         Format::Ndjson => ndjson::read(file, text(file, bytes, limits)?, mapping, limits),
         Format::Log => console::read(file, text(file, bytes, limits)?, mapping, limits),
     }
@@ -70,10 +71,10 @@ pub fn batch(
     out
 }
 
-/// The text of a text format: UTF-8 (a BOM is skipped), no line over the limit.
-pub fn text<'a>(file: &str, bytes: &'a [u8], limits: &Limits) -> Result<&'a str, IngestError> {
+/// The text of a file: UTF-8, a BOM skipped.
+fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, IngestError> {
     let bytes = detect::strip_bom(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
@@ -81,7 +82,13 @@ pub fn text<'a>(file: &str, bytes: &'a [u8], limits: &Limits) -> Result<&'a str,
             + 1;
         IngestError::malformed(file, "the file is not UTF-8 text (is it a binary file?)")
             .with_line(line)
-    })?;
+    })
+}
+
+/// The text of a line-based format: UTF-8 (a BOM is skipped), no line over the limit.
+pub fn text<'a>(file: &str, bytes: &'a [u8], limits: &Limits) -> Result<&'a str, IngestError> {
+    let text = utf8(file, bytes)?;
+    let bytes = text.as_bytes();
     let mut start = 0;
     for (line, end) in memchr::memchr_iter(b'\n', bytes)
         .chain(std::iter::once(bytes.len()))

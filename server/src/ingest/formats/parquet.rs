@@ -1,5 +1,9 @@
 //! Parquet tables (long or wide, like CSV), read by polars. The row count is checked
 //! against `max_rows` from the file's metadata before anything is decoded.
+//!
+//! polars' Parquet decoder panics on some corrupt files (found by the fuzz tests); such
+//! a panic is caught here and reported as a corrupt file. Known issue: some corrupt data
+//! pages make it abort on a huge allocation instead (see `tests/ingest_fuzz.rs`).
 
 use std::io::Cursor;
 
@@ -10,6 +14,30 @@ use super::super::origin::Origin;
 use super::{IngestError, Limits, ParsedFile, TableInfo};
 
 pub fn read(
+    file: &str,
+    bytes: &[u8],
+    mapping: &Mapping,
+    limits: &Limits,
+) -> Result<ParsedFile, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_unguarded(file, bytes, mapping, limits)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(IngestError::malformed(
+            file,
+            format!(
+                "not a readable Parquet file: it is corrupt ({})",
+                why.unwrap_or_default()
+            ),
+        ))
+    })
+}
+
+fn read_unguarded(
     file: &str,
     bytes: &[u8],
     mapping: &Mapping,
