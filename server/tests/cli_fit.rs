@@ -104,3 +104,36 @@ fn clear_errors_for_bad_requests() {
     let (ok, _, stderr) = curvecast(&["fit", "--law", "multipower", no_lr.to_str().unwrap()]);
     assert!(!ok && stderr.contains("has no learning rate"), "{stderr}");
 }
+
+#[test]
+fn chinchilla_from_the_epoch_table_through_the_cli() {
+    let table = format!(
+        "{}/../../shared/data/epoch_chinchilla/svg_extracted_data.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (ok, stdout, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "chinchilla",
+        "--exclude-highest",
+        "5",
+        "--json",
+        &table,
+    ]);
+    assert!(ok, "{stderr}");
+    let report: shared::api::FitReport = serde_json::from_str(&stdout).unwrap();
+    let value = |name: &str| report.params.iter().find(|p| p.name == name).unwrap().value;
+    // Same recipe as the oracle test (Epoch: alpha 0.3473, beta 0.3672), 1%.
+    assert!(
+        (value("alpha") - 0.3473).abs() < 0.01 * 0.3473,
+        "alpha {}",
+        value("alpha")
+    );
+    assert!(
+        (value("beta") - 0.3672).abs() < 0.01 * 0.3672,
+        "beta {}",
+        value("beta")
+    );
+    assert_eq!(report.excluded.len(), 5);
+    assert_eq!(report.n_points, 240);
+}
