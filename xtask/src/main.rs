@@ -78,7 +78,9 @@ fn output(cmd: &mut Command) -> Result<String> {
 
 fn serve(flags: &[&str]) -> Result<()> {
     dist(true)?;
-    run(cargo().args(["build", "--package", "server", "--bin", "curvecast"]))?;
+    // The same package and target set as `cargo test`, so both share one polars build
+    // (a narrower `-p server` resolves other features and compiles polars again).
+    run(cargo().args(["build", "--all-targets"]))?;
     let bin = target_dir()?.join("debug/curvecast");
     let root = root();
     run(Command::new(bin)
