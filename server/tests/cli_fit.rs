@@ -104,3 +104,54 @@ fn clear_errors_for_bad_requests() {
     let (ok, _, stderr) = curvecast(&["fit", "--law", "multipower", no_lr.to_str().unwrap()]);
     assert!(!ok && stderr.contains("has no learning rate"), "{stderr}");
 }
+
+#[test]
+fn multipower_with_objective_fixed_and_bounded_parameters() {
+    let (ok, stdout, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "multipower",
+        "--holdout",
+        "wsdcon_3",
+        "--objective",
+        "ls-log",
+        "--fix",
+        "gamma=0.6",
+        "--bound",
+        "beta=0.1:2",
+        "--exclude-highest",
+        "2",
+        &data("cosine_24000.csv"),
+        &data("constant_24000.csv"),
+        &data("wsdcon_9.csv"),
+        &data("wsdcon_3.csv"),
+    ]);
+    assert!(ok, "{stderr}");
+    for section in [
+        "[[Regularisation]]",
+        "[[Identifiability]]",
+        "least_squares",
+        "gamma : 0.600000     (fixed)",
+        "among the highest",
+    ] {
+        assert!(stdout.contains(section), "missing {section} in\n{stdout}");
+    }
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "multipower",
+        "--fix",
+        "gamma",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("NAME=VALUE"), "{stderr}");
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "multipower",
+        "--objective",
+        "l1",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("unknown objective 'l1'"), "{stderr}");
+}
