@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use shared::schedule::{BeforeFirst, Schedule, reconstruct};
 
 use crate::fit::laws::{self, Convention, CurveRun, Exclusion, LawName, LawSettings};
+use crate::fit::objective::{Objective, Penalty, Scale};
 use crate::fit::predict::{SavedFit, predict_curve};
 use crate::fit::{FitOptions, fit, report};
 use crate::ingest::{self, Limits, ParsedRun};
@@ -32,9 +33,30 @@ pub struct FitArgs {
     /// Leave out points before this step (e.g. the warmup).
     #[arg(long)]
     pub skip_before: Option<usize>,
-    /// Leave out the K highest losses (e.g. diverged runs).
+    /// Leave out the K highest-loss points (outliers, e.g. spikes).
     #[arg(long, default_value_t = 0)]
     pub exclude_highest: usize,
+    /// Objective: `huber` (on log loss, the default), `ls-log` or `ls-raw` (least squares).
+    #[arg(long, default_value = "huber")]
+    pub objective: String,
+    /// Huber's delta (on log residuals).
+    #[arg(long, default_value_t = 1e-3)]
+    pub delta: f64,
+    /// Multiply the penalty of over-predicted points (1 = symmetric).
+    #[arg(long, default_value_t = 1.0)]
+    pub over_prediction_weight: f64,
+    /// Hold a parameter at a value: `NAME=VALUE` (repeatable).
+    #[arg(long = "fix")]
+    pub fix: Vec<String>,
+    /// Bounds of a parameter: `NAME=LO:HI` (repeatable).
+    #[arg(long = "bound")]
+    pub bound: Vec<String>,
+    /// Relative strength of the law's prior (multipower; 0 = plain maximum likelihood).
+    #[arg(long)]
+    pub prior_strength: Option<f64>,
+    /// Choose the prior's strength by leave-one-run-out cross-validation.
+    #[arg(long)]
+    pub cross_validate: bool,
     /// Bootstrap resamples (whole runs); 0 for none.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
@@ -95,16 +117,11 @@ pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
     };
     let exclusion = Exclusion {
         before_step: args.skip_before,
+        highest_loss: args.exclude_highest,
         ..Exclusion::default()
     };
     let prepared = laws::prepare_curves(law, &runs, &args.holdout, &exclusion, &settings)?;
-    let fitted = fit(
-        prepared,
-        &FitOptions {
-            bootstrap: args.bootstrap,
-            ..FitOptions::default()
-        },
-    )?;
+    let fitted = fit(prepared, &fit_options(&args)?)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&fitted.report)?);
     } else {
@@ -121,6 +138,44 @@ pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// The engine's options from the command line.
+fn fit_options(args: &FitArgs) -> anyhow::Result<FitOptions> {
+    let objective = parse_objective(&args.objective, args.delta, args.over_prediction_weight)?;
+    let fixed = args
+        .fix
+        .iter()
+        .map(|f| {
+            let (name, value) = f
+                .split_once('=')
+                .with_context(|| format!("--fix {f}: expected NAME=VALUE"))?;
+            let value: f64 = value
+                .parse()
+                .with_context(|| format!("--fix {f}: '{value}' is not a number"))?;
+            Ok((name.to_string(), value))
+        })
+        .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
+    let bounds = args
+        .bound
+        .iter()
+        .map(|b| {
+            let parsed = b.split_once('=').and_then(|(name, range)| {
+                let (lo, hi) = range.split_once(':')?;
+                Some((name.to_string(), [lo.parse().ok()?, hi.parse().ok()?]))
+            });
+            parsed.with_context(|| format!("--bound {b}: expected NAME=LO:HI with numbers"))
+        })
+        .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
+    Ok(FitOptions {
+        bootstrap: args.bootstrap,
+        objective,
+        fixed,
+        bounds,
+        prior_strength: args.prior_strength,
+        cross_validate: args.cross_validate,
+        ..FitOptions::default()
+    })
 }
 
 /// A scaling law on table rows (N from `n_params`, D from `tokens` or `flops`/6N).
@@ -145,13 +200,7 @@ fn run_table_fit(law: LawName, args: &FitArgs) -> anyhow::Result<()> {
         ..Exclusion::default()
     };
     let prepared = laws::prepare_table(law, &rows, &args.holdout, &exclusion)?;
-    let fitted = fit(
-        prepared,
-        &FitOptions {
-            bootstrap: args.bootstrap,
-            ..FitOptions::default()
-        },
-    )?;
+    let fitted = fit(prepared, &fit_options(args)?)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&fitted.report)?);
     } else {
@@ -226,6 +275,26 @@ fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok(ingest::ingest(&name, &bytes, &Limits::default())?.runs)
+}
+
+fn parse_objective(name: &str, delta: f64, over: f64) -> anyhow::Result<Objective> {
+    if !(delta.is_finite() && delta > 0.0) {
+        bail!("--delta must be a positive number, got {delta}");
+    }
+    if !(over.is_finite() && over > 0.0) {
+        bail!("--over-prediction-weight must be a positive number, got {over}");
+    }
+    let (penalty, scale) = match name {
+        "huber" => (Penalty::Huber { delta }, Scale::Log),
+        "ls-log" => (Penalty::LeastSquares, Scale::Log),
+        "ls-raw" => (Penalty::LeastSquares, Scale::Raw),
+        other => bail!("unknown objective '{other}': use huber, ls-log or ls-raw"),
+    };
+    Ok(Objective {
+        penalty,
+        scale,
+        over_prediction_weight: over,
+    })
 }
 
 /// `SPEC` (key "") or `RUN=SPEC`.

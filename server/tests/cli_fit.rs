@@ -137,3 +137,54 @@ fn chinchilla_from_the_epoch_table_through_the_cli() {
     assert_eq!(report.excluded.len(), 5);
     assert_eq!(report.n_points, 240);
 }
+
+#[test]
+fn multipower_with_objective_fixed_and_bounded_parameters() {
+    let (ok, stdout, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "multipower",
+        "--holdout",
+        "wsdcon_3",
+        "--objective",
+        "ls-log",
+        "--fix",
+        "gamma=0.6",
+        "--bound",
+        "beta=0.1:2",
+        "--exclude-highest",
+        "2",
+        &data("cosine_24000.csv"),
+        &data("constant_24000.csv"),
+        &data("wsdcon_9.csv"),
+        &data("wsdcon_3.csv"),
+    ]);
+    assert!(ok, "{stderr}");
+    for section in [
+        "[[Regularisation]]",
+        "[[Identifiability]]",
+        "least_squares",
+        "gamma : 0.600000     (fixed)",
+        "among the highest",
+    ] {
+        assert!(stdout.contains(section), "missing {section} in\n{stdout}");
+    }
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "multipower",
+        "--fix",
+        "gamma",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("NAME=VALUE"), "{stderr}");
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "multipower",
+        "--objective",
+        "l1",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("unknown objective 'l1'"), "{stderr}");
+}

@@ -169,6 +169,14 @@ pub struct FitReport {
     pub bootstrap: Option<BootstrapSummary>,
     /// Things the user should know (weak identifiability, extrapolation...).
     pub warnings: Vec<String>,
+    /// A prior on weakly identified parameters and how its strength was chosen
+    /// (stage-one fit, prior terms, cross-validation table); absent for a plain fit.
+    #[serde(default)]
+    pub regularisation: Option<serde_json::Value>,
+    /// What the data alone identify: per free parameter the profile and conditional
+    /// standard deviations (quadratic approximation) and their ratio.
+    #[serde(default)]
+    pub identifiability: Option<serde_json::Value>,
 }
 
 /// `POST /api/fits`: what to fit.

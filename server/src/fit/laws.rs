@@ -9,8 +9,9 @@ use shared::laws::multipower::{MplConvention, MultiPowerLaw};
 use shared::laws::power::SaturatingPowerLaw;
 use shared::laws::{Law, ParamSpec};
 
-use super::objective::Objective;
+use super::prior::PriorTerm;
 use super::problem::{Block, Problem};
+use super::staged::Staged;
 use super::{FitError, Prepared};
 
 /// The laws the CLI and the API know, by their names there.
@@ -234,9 +235,14 @@ pub fn prepare_curves(
     let (starts, start_grid) = match law {
         LawName::Multipower if min_loss.is_finite() => (
             MultiPowerLaw::start_grid(min_loss),
-            "multi-power-law authors' grid: L0 in min loss + {-0.2, -0.1, 0, 0.1, 0.2}, A in {0.3, 0.6, 1}, alpha in {0.3, 0.5, 0.7}, B in {100, 550, 1000}, C = 1, beta = gamma = 0.5 (135 starts)".to_string(),
+            "multi-power-law authors' grid: alpha in {0.3, 0.5, 0.7}; L0, A, B solved by least squares for each (their grid over L0 (min loss +- 0.2), A {0.3, 0.6, 1}, B {100, 550, 1000} is kept only as the starts' source); C = 1, beta = gamma = 0.5".to_string(),
         ),
         _ => grid(specs),
+    };
+    let (linear, staged) = match law {
+        LawName::Multipower => (vec![0, 1, 3], Some(multipower_plan())),
+        LawName::Momentum => (vec![0, 1, 3], None),
+        _ => (Vec::new(), None),
     };
     let mut warnings = Vec::new();
     warn_peak_changes(&kept, holdout, &mut warnings);
@@ -251,7 +257,37 @@ pub fn prepare_curves(
         start_grid,
         excluded,
         warnings,
+        linear,
+        staged,
     })
+}
+
+/// The multi-power law's default: the simplified law `G = 1` (`C = 1e4`, `beta = 5`,
+/// `gamma = 0.5` held), then the full law with a prior centred on the simplified fit's
+/// `B` (sd 10% in log) and on `C = 1` (sd a factor e), `beta = gamma = 0.5` (sd 0.5),
+/// the authors' initial values. Relative strength 10: every value from 2 to 40 forecast
+/// the six held-out schedules of the authors' data better than their published fit.
+pub fn multipower_plan() -> Staged {
+    let term = |index: usize, name: &str, center: f64, log: bool, scale: f64| PriorTerm {
+        index,
+        name: name.into(),
+        center,
+        log,
+        scale,
+    };
+    Staged {
+        simplified_form: "LD(t) = B (eta_0 - eta_t): every drop fully saturated (C = 1e4, beta = 5, gamma = 0.5 held)",
+        simplified: vec![(4, 1e4), (5, 5.0), (6, 0.5)],
+        second_start: vec![(4, 1.0), (5, 0.5), (6, 0.5)],
+        prior: vec![
+            term(3, "B", 1.0, true, 0.1),
+            term(4, "C", 1.0, true, 1.0),
+            term(5, "beta", 0.5, false, 0.5),
+            term(6, "gamma", 0.5, false, 0.5),
+        ],
+        centers_from_stage_one: vec![3],
+        relative_strength: 10.0,
+    }
 }
 
 /// Prepares a table law on scaling rows.
@@ -286,12 +322,8 @@ pub fn prepare_table(
         .as_ref()
         .map(|p| p.specs)
         .ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))?;
-    let held = table_problem(law, &held_rows)?.unwrap_or_else(|| Problem {
-        specs,
-        blocks: Vec::new(),
-        groups: Vec::new(),
-        objective: Objective::default(),
-    });
+    let held = table_problem(law, &held_rows)?
+        .unwrap_or_else(|| Problem::new(specs, Vec::new(), Vec::new()));
     let (train, held) = (train.expect("checked above"), held);
     let (starts, start_grid) = grid(specs);
     Ok(Prepared {
@@ -305,6 +337,8 @@ pub fn prepare_table(
         start_grid,
         excluded,
         warnings: Vec::new(),
+        linear: Vec::new(),
+        staged: None,
     })
 }
 
@@ -326,18 +360,13 @@ fn curve_problem(
     for (g, (name, law, observed)) in runs.into_iter().enumerate() {
         groups.push(name);
         blocks.push(Block {
-            law,
+            law: law.into(),
             weights: vec![1.0; observed.len()],
             group_of: vec![g; observed.len()],
             observed,
         });
     }
-    Problem {
-        specs,
-        blocks,
-        groups,
-        objective: Objective::default(),
-    }
+    Problem::new(specs, blocks, groups)
 }
 
 /// One block for all the rows (a single law call), grouped by run name.
@@ -385,17 +414,12 @@ fn table_problem(law: LawName, rows: &[&TableRow]) -> Result<Option<Problem>, Fi
     let observed: Vec<f64> = rows.iter().map(|r| r.loss).collect();
     let specs = boxed.param_specs();
     let block = Block {
-        law: boxed,
+        law: boxed.into(),
         weights: vec![1.0; observed.len()],
         group_of,
         observed,
     };
-    Ok(Some(Problem {
-        specs,
-        blocks: vec![block],
-        groups,
-        objective: Objective::default(),
-    }))
+    Ok(Some(Problem::new(specs, vec![block], groups)))
 }
 
 /// The Cartesian product of the parameters' default starts.

@@ -4,14 +4,17 @@
 //!
 //! Architecture invariant: the only module that knows argmin. It does no IO.
 
+pub mod crossval;
 pub mod laws;
 mod metrics;
 pub mod objective;
 pub mod optimize;
 pub mod predict;
+pub mod prior;
 pub mod problem;
 pub mod report;
-mod transform;
+pub mod staged;
+pub mod transform;
 pub(crate) mod uncertainty;
 
 use std::collections::BTreeMap;
@@ -39,6 +42,10 @@ pub struct Prepared {
     pub start_grid: String,
     pub excluded: Vec<String>,
     pub warnings: Vec<String>,
+    /// Parameters the predictions depend on affinely (solved, not searched, per start).
+    pub linear: Vec<usize>,
+    /// The law's two-stage fit with a prior, when it has one (the multi-power law).
+    pub staged: Option<staged::Staged>,
 }
 
 /// The user's choices for a fit (everything but the data and the law).
@@ -56,6 +63,11 @@ pub struct FitOptions {
     pub ci_level: f64,
     pub threads: usize,
     pub max_iters: u64,
+    /// Relative strength of the law's prior (staged fits only): `None` for the law's
+    /// default, 0 for none (the plain maximum-likelihood fit of the full law).
+    pub prior_strength: Option<f64>,
+    /// Choose that strength by leave-one-run-out cross-validation instead.
+    pub cross_validate: bool,
 }
 
 impl Default for FitOptions {
@@ -69,6 +81,8 @@ impl Default for FitOptions {
             ci_level: 0.95,
             threads: 2,
             max_iters: 1000,
+            prior_strength: None,
+            cross_validate: false,
         }
     }
 }
@@ -124,10 +138,12 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     check_data(&prepared.train, transform.n_free())?;
 
     let holdout = prepared.holdout;
+    let staged_plan = prepared.staged;
+    let linear = prepared.linear;
     let mut problem = prepared.train;
     problem.objective = options.objective;
     let train = problem.unit_counts();
-    let settings = Settings {
+    let mut settings = Settings {
         threads: options.threads.max(1),
         max_iters: options.max_iters,
         ..Settings::default()
@@ -138,7 +154,31 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         .iter()
         .map(|s| s.iter().zip(&fixed).map(|(v, f)| f.unwrap_or(*v)).collect())
         .collect();
-    let optima = optimize::multi_start(&problem, &train, &transform, &starts, &settings);
+    let (optima, staged_outcome) = match &staged_plan {
+        Some(plan) => {
+            settings.local = optimize::Local::GaussNewton;
+            settings.polish_iters = STAGED_ITERS;
+            let outcome = staged::fit(
+                plan,
+                &problem,
+                &bounds,
+                &fixed,
+                &starts,
+                &linear,
+                options.prior_strength,
+                options.cross_validate,
+                STAGED_ITERS,
+                settings.threads,
+            )
+            .ok_or_else(|| FitError::Failed("no start reached a finite objective".into()))?;
+            problem.prior = outcome.prior.clone();
+            (vec![outcome.optimum.clone()], Some(outcome))
+        }
+        None => (
+            optimize::multi_start(&problem, &train, &transform, &starts, &settings),
+            None,
+        ),
+    };
     let best = optima
         .iter()
         .find(|o| o.value.is_finite())
@@ -202,7 +242,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let k = transform.n_free() as f64;
     let sse: f64 = problem
         .residuals(&best.params, &train, &[])
-        .map(|(r, _, _)| r.iter().map(|r| r * r).sum())
+        .map(|res| res.r[..res.n_data].iter().map(|r| r * r).sum())
         .unwrap_or(f64::NAN);
     let n = n_points as f64;
     let mut warnings = prepared.warnings;
@@ -220,17 +260,25 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             best.convergence
         ));
     }
+    let identifiability = identifiability(specs, &covariance, &mut warnings);
+    let optimizer = match &staged_outcome {
+        Some(_) => format!(
+            "two stages of damped Gauss-Newton (Levenberg-Marquardt with IRLS weights, at most {STAGED_ITERS} iterations each): the simplified law from least-squares starts, then the full law with a prior"
+        ),
+        None => format!(
+            "L-BFGS (argmin, More-Thuente, m = 10, max {} iterations) on bound-transformed parameters, then a damped Gauss-Newton (IRLS) polish",
+            options.max_iters
+        ),
+    };
+    let n_starts = staged_outcome.as_ref().map_or(starts.len(), |o| o.n_starts);
     let report = FitReport {
         law: prepared.law,
         form: prepared.form,
         settings: prepared.settings,
         objective: serde_json::to_value(options.objective).unwrap_or_default(),
-        optimizer: format!(
-            "L-BFGS (argmin, More-Thuente, m = 10, max {} iterations) on bound-transformed parameters, then a damped Gauss-Newton (IRLS) polish",
-            options.max_iters
-        ),
+        optimizer,
         start_grid: prepared.start_grid,
-        n_starts: starts.len(),
+        n_starts,
         excluded: prepared.excluded,
         correlation_names: transform
             .free_indices()
@@ -250,11 +298,61 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         ci_level: options.ci_level,
         bootstrap,
         warnings,
+        regularisation: staged_outcome
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok()),
+        identifiability,
     };
     Ok(Fitted {
         params: best.params.clone(),
         report,
     })
+}
+
+/// Iteration cap of each Gauss-Newton run of a staged fit.
+const STAGED_ITERS: usize = 300;
+
+/// Ratio of profile to conditional sd above which a parameter is called weakly identified.
+const WEAK_RATIO: f64 = 10.0;
+
+/// The identifiability table of the report, and a warning naming the weak parameters.
+fn identifiability(
+    specs: &[ParamSpec],
+    covariance: &uncertainty::Covariance,
+    warnings: &mut Vec<String>,
+) -> Option<serde_json::Value> {
+    if covariance.widths.is_empty() {
+        return None;
+    }
+    let mut weak = Vec::new();
+    let rows: Vec<serde_json::Value> = covariance
+        .widths
+        .iter()
+        .map(|&(j, profile, conditional)| {
+            let ratio = profile.map(|p| p / conditional.max(f64::MIN_POSITIVE));
+            if ratio.is_none_or(|r| r > WEAK_RATIO) {
+                weak.push(specs[j].name);
+            }
+            serde_json::json!({
+                "name": specs[j].name,
+                "profile_sd": profile,
+                "conditional_sd": conditional,
+                "ratio": ratio,
+            })
+        })
+        .collect();
+    if !weak.is_empty() {
+        warnings.push(format!(
+            "weakly identified by the data alone (profile sd > {WEAK_RATIO} x conditional sd, or singular): {}; other parameters compensate for them, so their values mean little on their own",
+            weak.join(", ")
+        ));
+    }
+    Some(serde_json::json!({
+        "method": "quadratic approximation at the optimum, data term only: profile sd = sqrt(cov_jj) (others refitted), conditional sd = s / sqrt(H_jj) (others held)",
+        "weak_ratio": WEAK_RATIO,
+        "weak": weak,
+        "params": rows,
+    }))
 }
 
 fn check_data(problem: &Problem, n_free: usize) -> Result<(), FitError> {

@@ -4,6 +4,8 @@
 //!
 //! Architecture invariant: `fit` is the only module that knows argmin.
 
+use std::cell::{Cell, RefCell};
+
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -41,6 +43,18 @@ pub struct Settings {
     pub polish: bool,
     pub polish_iters: usize,
     pub threads: usize,
+    /// The local optimiser of [`minimise`] (and so of the bootstrap refits).
+    pub local: Local,
+}
+
+/// Which local optimiser [`minimise`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Local {
+    /// argmin's L-BFGS, then a Gauss-Newton polish.
+    Lbfgs,
+    /// Gauss-Newton (IRLS) alone: few evaluations for least-squares-like objectives
+    /// started near the optimum (the bootstrap of a staged fit).
+    GaussNewton,
 }
 
 impl Default for Settings {
@@ -50,45 +64,65 @@ impl Default for Settings {
             polish: true,
             polish_iters: 100,
             threads: 2,
+            local: Local::Lbfgs,
         }
     }
 }
 
+/// The problem in the optimiser's free coordinates. Each evaluation computes the value
+/// and the gradient together and keeps them: the line search asks for the cost and then
+/// the gradient at the same point, and for laws like the multi-power law a value costs
+/// as much as a value with its gradient.
 struct FreeProblem<'a> {
     problem: &'a Problem,
     counts: &'a [f64],
     transform: &'a Transform,
+    /// The last point evaluated, its value and gradient.
+    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    evaluations: Cell<u64>,
 }
 
-impl FreeProblem<'_> {
-    fn value_and_grad(&self, u: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
-        let (p, dp) = self.transform.to_params(u);
-        if !want_grad {
-            return (self.problem.value(&p, self.counts, None), Vec::new());
+impl<'a> FreeProblem<'a> {
+    fn new(problem: &'a Problem, counts: &'a [f64], transform: &'a Transform) -> Self {
+        Self {
+            problem,
+            counts,
+            transform,
+            cache: RefCell::new(None),
+            evaluations: Cell::new(0),
         }
+    }
+
+    fn value_and_grad(&self, u: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((cu, value, grad)) = self.cache.borrow().as_ref() {
+            if cu.as_slice() == u {
+                return (*value, grad.clone());
+            }
+        }
+        self.evaluations.set(self.evaluations.get() + 1);
+        let (p, dp) = self.transform.to_params(u);
         let mut g = vec![0.0; p.len()];
         let value = self.problem.value(&p, self.counts, Some(&mut g));
         let free = self.transform.free_indices();
-        (
-            value,
-            free.iter().zip(&dp).map(|(&j, &d)| g[j] * d).collect(),
-        )
+        let grad: Vec<f64> = free.iter().zip(&dp).map(|(&j, &d)| g[j] * d).collect();
+        *self.cache.borrow_mut() = Some((u.to_vec(), value, grad.clone()));
+        (value, grad)
     }
 }
 
-impl CostFunction for FreeProblem<'_> {
+impl CostFunction for &FreeProblem<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, u: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        Ok(self.value_and_grad(u, false).0)
+        Ok(self.value_and_grad(u).0)
     }
 }
 
-impl Gradient for FreeProblem<'_> {
+impl Gradient for &FreeProblem<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, u: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
-        let (value, grad) = self.value_and_grad(u, true);
+        let (value, grad) = self.value_and_grad(u);
         if value.is_finite() && grad.iter().all(|g| g.is_finite()) {
             Ok(grad)
         } else {
@@ -105,17 +139,17 @@ pub fn minimise(
     start: &[f64],
     settings: &Settings,
 ) -> Optimum {
-    let free = FreeProblem {
-        problem,
-        counts,
-        transform,
-    };
+    if settings.local == Local::GaussNewton {
+        return gauss_newton(problem, counts, transform, start, settings.polish_iters);
+    }
+    let free = FreeProblem::new(problem, counts, transform);
     let u0 = transform.to_free(start);
-    let (best_u, convergence, evaluations) = if u0.is_empty() {
-        (u0, Convergence::Converged, 0)
+    let (best_u, convergence) = if u0.is_empty() {
+        (u0, Convergence::Converged)
     } else {
-        run_lbfgs(free, u0, settings.max_iters)
+        run_lbfgs(&free, u0, settings.max_iters)
     };
+    let evaluations = free.evaluations.get() + 1;
     let (params, _) = transform.to_params(&best_u);
     let value = problem.value(&params, counts, None);
     let mut optimum = Optimum {
@@ -154,14 +188,15 @@ fn polish_optimum(
     }
 }
 
-/// L-BFGS from `u0`: the best point seen, how it ended and the evaluations used.
-fn run_lbfgs(free: FreeProblem<'_>, u0: Vec<f64>, max_iters: u64) -> (Vec<f64>, Convergence, u64) {
+/// L-BFGS from `u0`: the best point seen and how it ended. (Evaluations are counted by
+/// the problem itself: argmin's counters miss the line search's calls.)
+fn run_lbfgs(free: &FreeProblem<'_>, u0: Vec<f64>, max_iters: u64) -> (Vec<f64>, Convergence) {
     let solver = match LBFGS::new(MoreThuenteLineSearch::new(), 10)
         .with_tolerance_grad(1e-12)
         .and_then(|s| s.with_tolerance_cost(1e-15))
     {
         Ok(solver) => solver,
-        Err(e) => return (u0, Convergence::Stopped(e.to_string()), 0),
+        Err(e) => return (u0, Convergence::Stopped(e.to_string())),
     };
     match Executor::new(free, solver)
         .configure(|s| s.param(u0.clone()).max_iters(max_iters))
@@ -169,7 +204,6 @@ fn run_lbfgs(free: FreeProblem<'_>, u0: Vec<f64>, max_iters: u64) -> (Vec<f64>, 
     {
         Ok(result) => {
             let state = result.state();
-            let evaluations = state.get_func_counts().values().sum();
             let best = state.get_best_param().cloned().unwrap_or(u0);
             let convergence = match state.get_termination_status() {
                 TerminationStatus::Terminated(TerminationReason::MaxItersReached) => {
@@ -180,16 +214,17 @@ fn run_lbfgs(free: FreeProblem<'_>, u0: Vec<f64>, max_iters: u64) -> (Vec<f64>, 
                 }
                 other => Convergence::Stopped(format!("{other:?}")),
             };
-            (best, convergence, evaluations)
+            (best, convergence)
         }
         // A failed line search (e.g. into a non-finite region) still leaves u0 valid.
-        Err(e) => (u0, Convergence::Stopped(e.to_string()), 0),
+        Err(e) => (u0, Convergence::Stopped(e.to_string())),
     }
 }
 
 /// Damped Gauss-Newton on the residuals with IRLS weights (Huber and asymmetric
-/// penalties become weighted least squares around the current point); steps are
-/// clamped into the bounds and accepted only when the objective decreases.
+/// penalties become weighted least squares around the current point; the prior's rows
+/// stay squared); steps are clamped into the bounds and accepted only when the objective
+/// decreases. Returns the point, its objective and the law evaluations used.
 pub fn polish(
     problem: &Problem,
     counts: &[f64],
@@ -197,21 +232,39 @@ pub fn polish(
     start: &[f64],
     max_iters: usize,
 ) -> (Vec<f64>, f64, usize) {
+    let o = gauss_newton(problem, counts, transform, start, max_iters);
+    (o.params, o.value, o.evaluations as usize)
+}
+
+/// [`polish`] as a local optimiser of its own: converged when a step no longer lowers
+/// the objective by a relative 1e-13.
+pub fn gauss_newton(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    start: &[f64],
+    max_iters: usize,
+) -> Optimum {
     let free = transform.free_indices();
     let mut p = start.to_vec();
     let mut value = problem.value(&p, counts, None);
     let mut mu = 1e-3;
-    let mut evaluations = 0;
+    let mut evaluations = 1;
+    let mut stopped = false;
     for _ in 0..max_iters {
-        let Some((r, jr, w)) = problem.residuals(&p, counts, &free) else {
+        evaluations += 1;
+        let Some(res) = problem.residuals(&p, counts, &free) else {
+            stopped = true;
             break;
         };
         let k = free.len();
-        let n = r.len();
-        let irls: Vec<f64> = r
-            .iter()
-            .zip(&w)
-            .map(|(&ri, &wi)| {
+        let n = res.r.len();
+        let irls: Vec<f64> = (0..n)
+            .map(|i| {
+                let (ri, wi) = (res.r[i], res.weights[i]);
+                if i >= res.n_data {
+                    return wi;
+                }
                 let robust = match problem.objective.penalty {
                     Penalty::Huber { delta } if ri.abs() > delta => delta / ri.abs(),
                     _ => 1.0,
@@ -224,10 +277,10 @@ pub fn polish(
                 wi * robust * asym
             })
             .collect();
-        let j = DMatrix::from_row_slice(n, k, &jr);
+        let j = DMatrix::from_row_slice(n, k, &res.jac);
         let wj = DMatrix::from_fn(n, k, |i, c| irls[i] * j[(i, c)]);
         let jtwj = j.transpose() * &wj;
-        let g = wj.transpose() * DVector::from_vec(r.clone());
+        let g = wj.transpose() * DVector::from_column_slice(&res.r);
         let mut improved = false;
         for _ in 0..12 {
             let mut a = jtwj.clone();
@@ -255,10 +308,22 @@ pub fn polish(
             mu *= 4.0;
         }
         if !improved {
+            stopped = true;
             break;
         }
     }
-    (p, value, evaluations)
+    let convergence = if stopped {
+        Convergence::Converged
+    } else {
+        Convergence::MaxIterations
+    };
+    Optimum {
+        start: Some(start.to_vec()),
+        params: p,
+        value,
+        convergence,
+        evaluations,
+    }
 }
 
 /// How many of the best multi-start optima are polished.
@@ -302,4 +367,118 @@ pub fn multi_start(
     }
     results.sort_by(|a, b| a.value.total_cmp(&b.value));
     results
+}
+
+/// Solves the parameters `linear` (on which every prediction depends affinely, e.g.
+/// `L0`, `A`, `B` of the multi-power law) at the other parameters of `p`: one law
+/// evaluation with its Jacobian gives the prediction as an exact affine function of
+/// them, then Gauss-Newton with IRLS weights minimises the objective over them in
+/// memory. Returns the new parameters and their objective, or `None` where the law
+/// cannot be evaluated. Used to turn a grid over the nonlinear parameters into starts.
+pub fn solve_linear(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    p: &[f64],
+    linear: &[usize],
+) -> Option<(Vec<f64>, f64)> {
+    let linear: Vec<usize> = linear
+        .iter()
+        .copied()
+        .filter(|&j| !transform.is_fixed(j))
+        .collect();
+    let k = linear.len();
+    let n_params = problem.n_params();
+    // Rows of (observed, prediction at p, d prediction / d linear, weight).
+    let (mut obs, mut pred, mut jac, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for block in &problem.blocks {
+        let (predicted, j) = block.law.predict_with_jacobian(p).ok()?;
+        for i in 0..block.observed.len() {
+            let weight = block.weights[i] * counts[block.group_of[i]];
+            if weight == 0.0 {
+                continue;
+            }
+            obs.push(block.observed[i]);
+            pred.push(predicted[i]);
+            w.push(weight);
+            jac.extend(linear.iter().map(|&c| j[i * n_params + c]));
+        }
+    }
+    let objective = problem.objective;
+    let mut delta = DVector::zeros(k);
+    let score = |delta: &DVector<f64>| -> f64 {
+        (0..obs.len())
+            .map(|i| {
+                let q = pred[i] + (0..k).map(|c| jac[i * k + c] * delta[c]).sum::<f64>();
+                match objective.residual(obs[i], q) {
+                    Some(r) => w[i] * objective.rho(r).0,
+                    None => f64::INFINITY,
+                }
+            })
+            .sum()
+    };
+    let mut value = score(&delta);
+    for _ in 0..30 {
+        let mut a = DMatrix::<f64>::zeros(k, k);
+        let mut g = DVector::<f64>::zeros(k);
+        for i in 0..obs.len() {
+            let q = pred[i] + (0..k).map(|c| jac[i * k + c] * delta[c]).sum::<f64>();
+            let (r, slope) = match (objective.residual(obs[i], q), objective.scale) {
+                (Some(r), super::objective::Scale::Log) => (r, -1.0 / q),
+                (Some(r), super::objective::Scale::Raw) => (r, -1.0),
+                (None, _) => {
+                    // Outside the log domain: fall back to relative raw residuals.
+                    ((obs[i] - q) / obs[i], -1.0 / obs[i])
+                }
+            };
+            let robust = match objective.penalty {
+                Penalty::Huber { delta } if r.abs() > delta => delta / r.abs(),
+                _ => 1.0,
+            };
+            let asym = if r < 0.0 {
+                objective.over_prediction_weight
+            } else {
+                1.0
+            };
+            let wi = w[i] * robust * asym;
+            for a_ in 0..k {
+                let ja = slope * jac[i * k + a_];
+                g[a_] += wi * ja * r;
+                for b_ in 0..k {
+                    a[(a_, b_)] += wi * ja * slope * jac[i * k + b_];
+                }
+            }
+        }
+        for c in 0..k {
+            a[(c, c)] += 1e-12 * a[(c, c)].abs().max(1e-300);
+        }
+        let Some(step) = a.lu().solve(&(-&g)) else {
+            break;
+        };
+        // Halve the step until the objective does not increase.
+        let mut t = 1.0;
+        let mut accepted = false;
+        for _ in 0..30 {
+            let candidate = &delta + &step * t;
+            let v = score(&candidate);
+            if v <= value {
+                let done = value - v <= 1e-14 * value.abs();
+                delta = candidate;
+                value = v;
+                accepted = !done;
+                break;
+            }
+            t /= 2.0;
+        }
+        if !accepted {
+            break;
+        }
+    }
+    let mut q = p.to_vec();
+    for (c, &j) in linear.iter().enumerate() {
+        let bound = transform.bound(j);
+        q[j] = (p[j] + delta[c]).clamp(bound.lower, bound.upper);
+    }
+    let value = problem.value(&q, counts, None);
+    Some((q, value))
 }

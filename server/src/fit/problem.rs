@@ -7,27 +7,56 @@
 //! 240-row table costs one call, not 240. The bootstrap reweights groups by how often
 //! they were drawn, which is the same as refitting on the resampled data.
 
+use std::sync::Arc;
+
 use shared::laws::{Law, ParamSpec};
 
 use super::objective::{Objective, Scale};
+use super::prior::Prior;
 
+#[derive(Clone)]
 pub struct Block {
-    pub law: Box<dyn Law>,
+    /// Shared, so that a problem can be copied cheaply (e.g. per cross-validation fold).
+    pub law: Arc<dyn Law>,
     pub observed: Vec<f64>,
     pub weights: Vec<f64>,
     /// The group (index into [`Problem::groups`]) of each point.
     pub group_of: Vec<usize>,
 }
 
+#[derive(Clone)]
 pub struct Problem {
     pub specs: &'static [ParamSpec],
     pub blocks: Vec<Block>,
     /// Group names (runs).
     pub groups: Vec<String>,
     pub objective: Objective,
+    /// Penalty on weakly identified parameters (inactive by default).
+    pub prior: Prior,
+}
+
+/// Residuals of the points with a non-zero count, then the prior's rows.
+pub struct Residuals {
+    pub r: Vec<f64>,
+    /// Row-major `r.len() x free.len()`.
+    pub jac: Vec<f64>,
+    pub weights: Vec<f64>,
+    /// Rows `0..n_data` are data points (penalised by the objective); the rest are the
+    /// prior's rows (always squared, weight 1).
+    pub n_data: usize,
 }
 
 impl Problem {
+    pub fn new(specs: &'static [ParamSpec], blocks: Vec<Block>, groups: Vec<String>) -> Self {
+        Self {
+            specs,
+            blocks,
+            groups,
+            objective: Objective::default(),
+            prior: Prior::default(),
+        }
+    }
+
     pub fn n_params(&self) -> usize {
         self.specs.len()
     }
@@ -86,11 +115,32 @@ impl Problem {
                 }
             }
         }
+        total += self.prior.value(p, grad);
         if total.is_finite() {
             total
         } else {
             f64::INFINITY
         }
+    }
+
+    /// The data part of the objective only (no prior), e.g. to score held-out groups.
+    pub fn data_value(&self, p: &[f64], counts: &[f64]) -> f64 {
+        let mut total = 0.0;
+        for block in &self.blocks {
+            let Ok(predicted) = block.law.predict(p) else {
+                return f64::INFINITY;
+            };
+            let weights: Vec<f64> = block
+                .weights
+                .iter()
+                .zip(&block.group_of)
+                .map(|(w, &g)| w * counts[g])
+                .collect();
+            total += self
+                .objective
+                .value(&block.observed, &weights, &predicted, None, None);
+        }
+        total
     }
 
     /// Observed and predicted losses of each group, in group order.
@@ -109,14 +159,9 @@ impl Problem {
         out
     }
 
-    /// Residuals (on the objective's scale) of points with a non-zero count, their
-    /// Jacobian over the free parameters (row-major `n x free.len()`) and their weights.
-    pub fn residuals(
-        &self,
-        p: &[f64],
-        counts: &[f64],
-        free: &[usize],
-    ) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    /// Residuals (on the objective's scale) of points with a non-zero count and the
+    /// prior's rows, with their Jacobian over the free parameters.
+    pub fn residuals(&self, p: &[f64], counts: &[f64], free: &[usize]) -> Option<Residuals> {
         let n_params = self.n_params();
         let (mut r, mut jr, mut w) = (Vec::new(), Vec::new(), Vec::new());
         for block in &self.blocks {
@@ -136,6 +181,17 @@ impl Problem {
                 jr.extend(free.iter().map(|&j| slope * jac[i * n_params + j]));
             }
         }
-        Some((r, jr, w))
+        let n_data = r.len();
+        for (ri, index, slope) in self.prior.rows(p)? {
+            r.push(ri);
+            w.push(1.0);
+            jr.extend(free.iter().map(|&j| if j == index { slope } else { 0.0 }));
+        }
+        Some(Residuals {
+            r,
+            jac: jr,
+            weights: w,
+            n_data,
+        })
     }
 }

@@ -80,6 +80,65 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
             )?;
         }
     }
+    if let Some(reg) = &r.regularisation {
+        writeln!(out, "[[Regularisation]]")?;
+        writeln!(
+            out,
+            "    stage 1 (simplified law): {}",
+            reg["simplified_form"].as_str().unwrap_or("")
+        )?;
+        writeln!(
+            out,
+            "    stage 1 objective = {:.6e}; relative prior strength = {} (strength {:.3e})",
+            reg["stage_one_objective"].as_f64().unwrap_or(f64::NAN),
+            reg["relative_strength"],
+            reg["prior"]["strength"].as_f64().unwrap_or(f64::NAN)
+        )?;
+        for t in reg["prior"]["terms"].as_array().into_iter().flatten() {
+            writeln!(
+                out,
+                "    prior: {} ~ N({}{}, sd {}{})",
+                t["name"].as_str().unwrap_or("?"),
+                if t["log"] == true { "ln " } else { "" },
+                t["center"],
+                t["scale"],
+                if t["log"] == true { " in ln" } else { "" }
+            )?;
+        }
+        if let Some(cv) = reg.get("cross_validation").filter(|v| !v.is_null()) {
+            writeln!(
+                out,
+                "    leave-one-run-out cross-validation (relative strength: mean rel error of the left-out run):"
+            )?;
+            let strengths = cv["strengths"].as_array().cloned().unwrap_or_default();
+            let scores = cv["scores"].as_array().cloned().unwrap_or_default();
+            for (s, e) in strengths.iter().zip(&scores) {
+                writeln!(out, "      {s:<8} {:.6}", e.as_f64().unwrap_or(f64::NAN))?;
+            }
+        }
+    }
+    if let Some(id) = &r.identifiability {
+        writeln!(
+            out,
+            "[[Identifiability]] (data only; ratio = profile sd / conditional sd)"
+        )?;
+        for p in id["params"].as_array().into_iter().flatten() {
+            let fmt = |v: &serde_json::Value| {
+                v.as_f64()
+                    .map_or("unbounded".to_string(), |x| format!("{x:.4e}"))
+            };
+            writeln!(
+                out,
+                "    {:<6}: profile sd {:<11} conditional sd {:<11} ratio {}",
+                p["name"].as_str().unwrap_or("?"),
+                fmt(&p["profile_sd"]),
+                fmt(&p["conditional_sd"]),
+                p["ratio"]
+                    .as_f64()
+                    .map_or("-".to_string(), |x| format!("{x:.1}"))
+            )?;
+        }
+    }
     metrics_table(out, "[[Fitted runs]]", &r.train)?;
     metrics_table(out, "[[Held-out runs]]", &r.holdout)?;
     if !r.warnings.is_empty() {

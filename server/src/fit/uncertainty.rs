@@ -12,6 +12,12 @@ use crate::rng::SplitMix64;
 pub struct Covariance {
     pub stderr: Vec<Result<f64, String>>,
     pub correlations: Vec<Vec<f64>>,
+    /// Per free parameter: `(index, profile sd, conditional sd)`. The profile sd
+    /// (`sqrt(cov_jj)`, the others refitted) is `None` when the curvature is singular;
+    /// the conditional sd (`s / sqrt(H_jj)`, the others held) always exists. Their ratio
+    /// says how much the other parameters can compensate: a weakly identified one has a
+    /// ratio far above 1.
+    pub widths: Vec<(usize, Option<f64>, f64)>,
 }
 
 /// cov = s^2 (J^T W J)^-1 with s^2 = sum w r^2 / (n - k), J the residuals' Jacobian over
@@ -35,25 +41,39 @@ pub fn covariance(
             })
             .collect(),
         correlations: Vec::new(),
+        widths: Vec::new(),
     };
-    let Some((r, jr, w)) = problem.residuals(p, counts, &free) else {
+    let Some(res) = problem.residuals(p, counts, &free) else {
         return missing("the law is not finite at the optimum");
     };
-    let (n, k) = (r.len(), free.len());
+    // The data's curvature only: the prior would hide what the data cannot identify.
+    let (n, k) = (res.n_data, free.len());
+    let (r, jr, w) = (&res.r[..n], &res.jac[..n * k], &res.weights[..n]);
     if n <= k {
         return missing("no more points than free parameters");
     }
     let j = DMatrix::from_row_slice(n, k, &jr);
     let wj = DMatrix::from_fn(n, k, |i, c| w[i] * j[(i, c)]);
     let jtwj = j.transpose() * wj;
-    let s2 = r.iter().zip(&w).map(|(r, w)| w * r * r).sum::<f64>() / (n - k) as f64;
+    let s2 = r.iter().zip(w).map(|(r, w)| w * r * r).sum::<f64>() / (n - k) as f64;
+    let conditional: Vec<f64> = (0..k)
+        .map(|c| (s2 / jtwj[(c, c)]).max(0.0).sqrt())
+        .collect();
     let svd = jtwj.clone().svd(false, false);
     let (max, min) = (svd.singular_values.max(), svd.singular_values.min());
-    if !(min > 0.0 && max / min < 1e15) {
-        return missing("singular curvature (a parameter is not identified by the data)");
-    }
-    let Some(inverse) = jtwj.try_inverse() else {
-        return missing("singular curvature");
+    let inverse = if min > 0.0 && max / min < 1e15 {
+        jtwj.try_inverse()
+    } else {
+        None
+    };
+    let Some(inverse) = inverse else {
+        let mut out = missing("singular curvature (a parameter is not identified by the data)");
+        out.widths = free
+            .iter()
+            .zip(&conditional)
+            .map(|(&j, &c)| (j, None, c))
+            .collect();
+        return out;
     };
     let cov = inverse * s2;
     let mut stderr = Vec::with_capacity(n_params);
@@ -83,9 +103,15 @@ pub fn covariance(
                 .collect()
         })
         .collect();
+    let widths = free
+        .iter()
+        .enumerate()
+        .map(|(c, &j)| (j, Some(cov[(c, c)].max(0.0).sqrt()), conditional[c]))
+        .collect();
     Covariance {
         stderr,
         correlations,
+        widths,
     }
 }
 
