@@ -26,8 +26,11 @@ fn epoch_rows() -> Vec<TableRow> {
         .map(|(i, line)| {
             // Columns: x, y, color, Model Size, Training FLOP, hex_color, loss.
             let c: Vec<&str> = line.split(',').collect();
-            let (n, flop, loss): (f64, f64, f64) =
-                (c[3].parse().unwrap(), c[4].parse().unwrap(), c[6].parse().unwrap());
+            let (n, flop, loss): (f64, f64, f64) = (
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+                c[6].parse().unwrap(),
+            );
             TableRow {
                 run: format!("row{i}"),
                 n: Some(n),
@@ -52,7 +55,10 @@ fn mpl_runs(size: u32) -> Vec<CurveRun> {
     [
         ("cosine_24000", format!("cosine:{w},final=3e-5,total=24000")),
         ("constant_24000", format!("constant:{w},total=24000")),
-        ("wsdcon_9", format!("two_stage:{w},total=16000,switch=8000,lr2=9e-5")),
+        (
+            "wsdcon_9",
+            format!("two_stage:{w},total=16000,switch=8000,lr2=9e-5"),
+        ),
     ]
     .iter()
     .map(|(name, spec)| {
@@ -124,7 +130,10 @@ fn main() {
         fit(prepare(), &options).unwrap();
         t.elapsed().as_secs_f64()
     };
-    println!("chinchilla_bootstrap_1000,{:.4}", (with_bootstrap - grid).max(0.0));
+    println!(
+        "chinchilla_bootstrap_1000,{:.4}",
+        (with_bootstrap - grid).max(0.0)
+    );
     let runs = mpl_runs(25);
     time("multipower_3x24k", || {
         let p = laws::prepare_curves(
