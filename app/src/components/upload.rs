@@ -40,7 +40,7 @@ pub fn UploadZone(
             on:dragleave=move |_| hovering.set(false)
             on:drop=on_drop
         >
-            <p>"Drop loss logs here (CSV with step, loss and optional lr columns), or "</p>
+            <p>"Drop training logs here (CSV, JSON, Parquet, trainer_state.json, W&B exports, TensorBoard event files, console logs), or "</p>
             <label class="button">
                 "choose files"
                 <input id="file-input" type="file" multiple on:change=on_pick disabled=move || busy.get()/>
