@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::{FitDetail, FitRequest, FitStatus, FitSummary, PredictRequest, PredictedPoint};
+use shared::api::{FitDetail, FitRequest, FitStatus, FitSummary, PredictRequest};
 use shared::schedule::Schedule;
 
 use super::{ApiError, AppState};
@@ -234,15 +234,6 @@ async fn predict(
                 e.to_string(),
             )
         })?;
-    let points: Vec<PredictedPoint> = points
-        .into_iter()
-        .map(|p| PredictedPoint {
-            step: p.step,
-            loss: p.loss,
-            lower: p.lower,
-            upper: p.upper,
-        })
-        .collect();
     let bytes = export::predictions(&label, &points, format)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e))?;
     Ok((

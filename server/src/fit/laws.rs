@@ -445,7 +445,7 @@ fn grid(specs: &[ParamSpec]) -> (Vec<Vec<f64>>, String) {
 }
 
 /// Steps before the learning rate first reaches its maximum.
-fn warmup_len(lrs: &[f64]) -> usize {
+pub(crate) fn warmup_len(lrs: &[f64]) -> usize {
     let peak = lrs.iter().copied().fold(0.0, f64::max);
     lrs.iter()
         .position(|&v| v >= peak * (1.0 - 1e-9))

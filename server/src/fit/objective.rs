@@ -58,7 +58,7 @@ impl Objective {
     }
 
     /// d residual / d prediction.
-    fn residual_slope(&self, predicted: f64) -> f64 {
+    pub fn residual_slope(&self, predicted: f64) -> f64 {
         match self.scale {
             Scale::Log => -1.0 / predicted,
             Scale::Raw => -1.0,

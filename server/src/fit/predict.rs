@@ -2,7 +2,7 @@
 //! schedule, with a bootstrap band when the fit has one.
 
 use serde::{Deserialize, Serialize};
-use shared::api::FitReport;
+use shared::api::{FitReport, PredictedPoint};
 use shared::laws::Law;
 use shared::laws::momentum::{MomentumLaw, WarmupConvention};
 use shared::laws::multipower::{MplConvention, MultiPowerLaw};
@@ -20,15 +20,6 @@ pub struct SavedFit {
     pub report: FitReport,
 }
 
-/// One predicted point; `lower`/`upper` bound the bootstrap band (absent without one).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PredictedPoint {
-    pub step: usize,
-    pub loss: f64,
-    pub lower: Option<f64>,
-    pub upper: Option<f64>,
-}
-
 /// The law instance of a schedule law at `steps` of per-step learning rates `lrs`.
 pub fn schedule_law(
     law: LawName,
@@ -36,12 +27,7 @@ pub fn schedule_law(
     lrs: &[f64],
     steps: &[usize],
 ) -> Result<Box<dyn Law>, FitError> {
-    let warmup = {
-        let peak = lrs.iter().copied().fold(0.0, f64::max);
-        lrs.iter()
-            .position(|&v| v >= peak * (1.0 - 1e-9))
-            .unwrap_or(0)
-    };
+    let warmup = super::laws::warmup_len(lrs);
     let input = |e: shared::laws::LawError| FitError::Input(e.to_string());
     Ok(match (law, settings.convention) {
         (LawName::Momentum, Convention::Code) => Box::new(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use shared::laws::{Law, ParamSpec};
 
-use super::objective::{Objective, Scale};
+use super::objective::Objective;
 use super::prior::Prior;
 
 #[derive(Clone)]
@@ -172,10 +172,7 @@ impl Problem {
                     continue;
                 }
                 let ri = self.objective.residual(block.observed[i], predicted[i])?;
-                let slope = match self.objective.scale {
-                    Scale::Log => -1.0 / predicted[i],
-                    Scale::Raw => -1.0,
-                };
+                let slope = self.objective.residual_slope(predicted[i]);
                 r.push(ri);
                 w.push(weight);
                 jr.extend(free.iter().map(|&j| slope * jac[i * n_params + j]));
