@@ -17,7 +17,7 @@
 //!
 //! Any parameter values are evaluated as the formula says (no domain restriction).
 
-use super::{Law, LawError, ParamSpec, check_dims, check_positive};
+use super::{Law, LawError, ParamSpec, check_dims, log_pairs};
 use serde::{Deserialize, Serialize};
 
 /// The law in its natural form.
@@ -141,19 +141,8 @@ pub struct ChinchillaLaw {
 impl ChinchillaLaw {
     /// `n` parameters and `d` tokens per point (equal lengths, finite and > 0).
     pub fn new(n: &[f64], d: &[f64]) -> Result<Self, LawError> {
-        if n.len() != d.len() {
-            return Err(LawError::Dimension {
-                what: "d",
-                expected: n.len(),
-                got: d.len(),
-            });
-        }
-        check_positive("n", n)?;
-        check_positive("d", d)?;
-        Ok(Self {
-            ln_n: n.iter().map(|v| v.ln()).collect(),
-            ln_d: d.iter().map(|v| v.ln()).collect(),
-        })
+        let (ln_n, ln_d) = log_pairs(("n", n), ("d", d))?;
+        Ok(Self { ln_n, ln_d })
     }
 }
 

@@ -12,7 +12,7 @@
 //! The laws predict `y` itself (fit them with a log-space objective); parameters
 //! `[log_k, a]` or `[log_k, a, b]`, any values evaluated as written.
 
-use super::{Law, LawError, ParamSpec, check_dims, check_positive};
+use super::{Law, LawError, ParamSpec, check_dims, check_positive, log_pairs};
 use serde::{Deserialize, Serialize};
 
 /// `y = k x^a`.
@@ -156,19 +156,8 @@ pub struct PowerLawNDLaw {
 
 impl PowerLawNDLaw {
     pub fn new(n: &[f64], d: &[f64]) -> Result<Self, LawError> {
-        if n.len() != d.len() {
-            return Err(LawError::Dimension {
-                what: "d",
-                expected: n.len(),
-                got: d.len(),
-            });
-        }
-        check_positive("n", n)?;
-        check_positive("d", d)?;
-        Ok(Self {
-            ln_n: n.iter().map(|v| v.ln()).collect(),
-            ln_d: d.iter().map(|v| v.ln()).collect(),
-        })
+        let (ln_n, ln_d) = log_pairs(("n", n), ("d", d))?;
+        Ok(Self { ln_n, ln_d })
     }
 }
 

@@ -11,7 +11,7 @@
 //! parameters of order one. The batch-size relations (`B_crit`, `S_min`, `C_min`) are in
 //! [`super::batch`]. Any parameter values are evaluated as the formula says.
 
-use super::{Law, LawError, ParamSpec, check_dims, check_positive};
+use super::{Law, LawError, ParamSpec, check_dims, check_positive, log_pairs};
 use serde::{Deserialize, Serialize};
 
 /// `L(x) = (x_c / x)^alpha`, the form of both `L(N)` and `L(D)`.
@@ -217,19 +217,8 @@ pub struct KaplanNDLaw {
 
 impl KaplanNDLaw {
     pub fn new(n: &[f64], d: &[f64]) -> Result<Self, LawError> {
-        if n.len() != d.len() {
-            return Err(LawError::Dimension {
-                what: "d",
-                expected: n.len(),
-                got: d.len(),
-            });
-        }
-        check_positive("n", n)?;
-        check_positive("d", d)?;
-        Ok(Self {
-            ln_n: n.iter().map(|v| v.ln()).collect(),
-            ln_d: d.iter().map(|v| v.ln()).collect(),
-        })
+        let (ln_n, ln_d) = log_pairs(("n", n), ("d", d))?;
+        Ok(Self { ln_n, ln_d })
     }
 }
 
@@ -290,19 +279,8 @@ pub struct KaplanNSLaw {
 impl KaplanNSLaw {
     /// `n` parameters and `s_min` (minimum steps, see [`super::batch::s_min`]) per point.
     pub fn new(n: &[f64], s_min: &[f64]) -> Result<Self, LawError> {
-        if n.len() != s_min.len() {
-            return Err(LawError::Dimension {
-                what: "s_min",
-                expected: n.len(),
-                got: s_min.len(),
-            });
-        }
-        check_positive("n", n)?;
-        check_positive("s_min", s_min)?;
-        Ok(Self {
-            ln_n: n.iter().map(|v| v.ln()).collect(),
-            ln_s: s_min.iter().map(|v| v.ln()).collect(),
-        })
+        let (ln_n, ln_s) = log_pairs(("n", n), ("s_min", s_min))?;
+        Ok(Self { ln_n, ln_s })
     }
 }
 

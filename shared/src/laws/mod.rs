@@ -171,6 +171,25 @@ pub(crate) fn check_dims(
     Ok(())
 }
 
+/// The logs of two equally long input columns whose values are finite and > 0 (the
+/// prepared inputs of the two-variable scaling laws).
+pub(crate) fn log_pairs(
+    (x_name, x): (&'static str, &[f64]),
+    (y_name, y): (&'static str, &[f64]),
+) -> Result<(Vec<f64>, Vec<f64>), LawError> {
+    if x.len() != y.len() {
+        return Err(LawError::Dimension {
+            what: y_name,
+            expected: x.len(),
+            got: y.len(),
+        });
+    }
+    check_positive(x_name, x)?;
+    check_positive(y_name, y)?;
+    let ln = |v: &[f64]| v.iter().map(|v| v.ln()).collect();
+    Ok((ln(x), ln(y)))
+}
+
 /// Checks that every value of an input column is finite and strictly positive.
 pub(crate) fn check_positive(what: &str, values: &[f64]) -> Result<(), LawError> {
     match values.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
