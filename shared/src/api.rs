@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::api_ingest::{
+    ColumnReport, ErrorReport, FileReport, IngestReport, Mapping, RunReport, SeriesReport,
+};
+
 /// The body of every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
