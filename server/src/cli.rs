@@ -262,7 +262,7 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
     let report = Report {
         files: results
             .iter()
-            .map(|(name, r)| ingest::report::FileReport::new(name, r))
+            .map(|(name, r)| ingest::report::file_report(name, r))
             .collect(),
     };
     if args.json {
@@ -274,7 +274,7 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
             }
         }
     } else {
-        print!("{}", report.to_text());
+        print!("{}", ingest::report::to_text(&report));
     }
     if report.files.iter().any(|f| f.error.is_some()) {
         ExitCode::FAILURE

@@ -131,6 +131,7 @@ async fn runs_upload_as_points_filter_patch_and_delete() {
     assert_eq!(run.lr_source, shared::api::LrSource::None);
     let (_, detail) = get(&app, &format!("/api/runs/{}", run.id)).await;
     assert_eq!(detail["points"]["loss"]["values"][5], 3.4);
+    assert_eq!(detail["sources"]["loss"], "JSON points");
 
     // Bad points are refused, naming the series and the index.
     for (body, status, error, place) in [
@@ -196,6 +197,12 @@ async fn runs_upload_as_points_filter_patch_and_delete() {
             .collect()
     };
     let csv_name = csv[0].name.clone();
+    // The detail says where each series came from (its column: the detected role).
+    let (_, detail) = get(&app, &format!("/api/runs/{}", csv[0].id)).await;
+    for series in ["loss", "lr"] {
+        let source = detail["sources"][series].as_str().unwrap_or_default();
+        assert!(source.contains(series), "{series}: {detail}");
+    }
     for (query, expected) in [
         ("", vec!["Points-A".to_string(), csv_name.clone()]),
         ("?q=points", vec!["Points-A".to_string()]),
@@ -576,11 +583,16 @@ async fn a_token_guards_the_api_but_not_the_app_files() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_over_its_time_limit_is_a_503() {
     let app = test_app(Config {
-        timeout: Duration::from_nanos(1),
+        timeout: Duration::from_millis(1),
+        upload_timeout: Duration::from_millis(1),
         ..Config::default()
     });
-    // The store answers on a blocking thread, so the limit passes first.
-    let (status, body) = get(&app, "/api/runs").await;
+    // 300,000 points take far longer than 1 ms to check and store.
+    let n = 300_000;
+    let steps: Vec<usize> = (1..=n).collect();
+    let values: Vec<f64> = steps.iter().map(|&s| 2.0 + 1.0 / s as f64).collect();
+    let body = json!({"name": "big", "points": {"loss": {"steps": steps, "values": values}}});
+    let (status, body) = send(&app, "POST", "/api/runs", &body.to_string()).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::SERVICE_UNAVAILABLE, "timeout")

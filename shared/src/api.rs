@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::api_ingest::{
+    ColumnReport, ErrorReport, FileReport, IngestReport, Mapping, RunReport, SeriesReport,
+};
+
 /// The body of every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
@@ -112,6 +116,10 @@ pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,
     pub points: BTreeMap<String, Series>,
+    /// Where each series and attribute came from: its column (the detected role) or how it
+    /// was derived, as the upload's ingest report said.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
 }
 
 /// `POST /api/runs`: the runs created from the uploaded files.

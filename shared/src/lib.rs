@@ -7,5 +7,6 @@
 //! Architecture invariant: this crate does no IO and compiles for `wasm32-unknown-unknown`.
 
 pub mod api;
+mod api_ingest;
 pub mod laws;
 pub mod schedule;

@@ -1,23 +1,27 @@
-//! `/api/runs`: upload loss logs (multipart files or a JSON body of points), list runs
-//! with filters, get a run's points, rename it or give it a schedule, delete it.
+//! `/api/runs`: upload loss logs (multipart files with an optional column mapping, or a
+//! JSON body of points), preview what an upload would find, list runs with filters, get a
+//! run's points, rename it or give it a schedule, delete it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::{RunDetail, RunPatch, RunSummary, RunUpload, UploadResponse};
+use shared::api::{
+    IngestReport, Mapping, RunDetail, RunPatch, RunSummary, RunUpload, UploadResponse,
+};
 use shared::schedule::Schedule;
 
 use super::{ApiError, AppState};
-use crate::ingest;
+use crate::ingest::{self, IngestError, ParsedFile, report};
 use crate::store::{RunDeletion, RunFilter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/runs", get(list).post(upload))
+        .route("/runs/preview", post(preview))
         .route("/runs/{id}", get(get_run).patch(patch).delete(delete))
 }
 
@@ -163,13 +167,14 @@ async fn get_run(
         .ok_or_else(|| ApiError::not_found(format!("no run with id {id}")))
 }
 
-/// Multipart upload of one or more files (any field name). All files are read before
-/// anything is stored, so that a bad file in a batch stores none of the batch's runs.
-async fn upload_files(
-    State(state): State<AppState>,
-    mut multipart: Multipart,
-) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
-    let limit = state.config.max_upload_bytes;
+/// The files of a multipart body, and the optional `mapping` field (JSON of
+/// [`Mapping`]) that overrides the detected column roles for all of them.
+struct UploadForm {
+    files: Vec<(String, Vec<u8>)>,
+    mapping: Mapping,
+}
+
+async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm, ApiError> {
     let multipart_error = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(limit)
@@ -180,28 +185,45 @@ async fn upload_files(
             ))
         }
     };
-    let mut files = Vec::new();
+    let mut form = UploadForm {
+        files: Vec::new(),
+        mapping: Mapping::default(),
+    };
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("mapping") && field.file_name().is_none() {
+            let text = field.text().await.map_err(multipart_error)?;
+            form.mapping = serde_json::from_str(&text).map_err(|e| {
+                ApiError::bad_request(format!("the `mapping` field is not a valid mapping: {e}"))
+            })?;
+            continue;
+        }
         let name = field
             .file_name()
             .or(field.name())
             .unwrap_or("upload")
             .to_string();
         let bytes = field.bytes().await.map_err(multipart_error)?;
-        files.push((name, bytes.to_vec()));
+        form.files.push((name, bytes.to_vec()));
     }
-    if files.is_empty() {
+    if form.files.is_empty() {
         return Err(ApiError::bad_request(
             "no file in the upload: send multipart/form-data with a `file` field",
         ));
     }
+    Ok(form)
+}
 
+/// Reads every file of the form on a blocking thread (parsing is CPU work).
+async fn read_files(
+    state: &AppState,
+    form: UploadForm,
+) -> Result<Vec<(String, Vec<u8>, Result<ParsedFile, IngestError>)>, ApiError> {
     let limits = state.config.limits.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
-        files
+    tokio::task::spawn_blocking(move || {
+        form.files
             .into_iter()
             .map(|(name, bytes)| {
-                let result = ingest::ingest(&name, &bytes, &limits);
+                let result = ingest::ingest_with(&name, &bytes, &form.mapping, &limits);
                 (name, bytes, result)
             })
             .collect::<Vec<_>>()
@@ -213,7 +235,34 @@ async fn upload_files(
             "ingest_failed",
             format!("the reader failed: {e}"),
         )
-    })?;
+    })
+}
+
+/// `POST /api/runs/preview`: what the upload of these files (with this mapping) would
+/// find, per file, without storing anything. Unreadable files are reported, not refused.
+async fn preview(
+    State(state): State<AppState>,
+    multipart: Multipart,
+) -> Result<Json<IngestReport>, ApiError> {
+    let form = read_form(multipart, state.config.max_upload_bytes).await?;
+    let files = read_files(&state, form).await?;
+    Ok(Json(IngestReport {
+        files: files
+            .iter()
+            .map(|(name, _, result)| report::file_report(name, result))
+            .collect(),
+    }))
+}
+
+/// Multipart upload of one or more files (any field name) and an optional `mapping`.
+/// All files are read before anything is stored, so that a bad file in a batch stores
+/// none of the batch's runs.
+async fn upload_files(
+    State(state): State<AppState>,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
+    let form = read_form(multipart, state.config.max_upload_bytes).await?;
+    let parsed = read_files(&state, form).await?;
 
     if let Some(pos) = parsed.iter().position(|(_, _, r)| r.is_err()) {
         let mut parsed = parsed;

@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
 ",
     "
     ALTER TABLE runs ADD COLUMN schedule TEXT;
+    ALTER TABLE runs ADD COLUMN sources TEXT NOT NULL DEFAULT '{}';
 ",
 ];
 
@@ -147,9 +148,10 @@ impl Store {
                 let lr_source = if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None };
                 let n_points = run.series.get("loss").map_or(0, |s| s.steps.len());
                 let attrs = serde_json::to_string(&run.attrs).unwrap_or_else(|_| "{}".into());
+                let sources = serde_json::to_string(&run.sources).unwrap_or_else(|_| "{}".into());
                 tx.execute(
-                    "INSERT INTO runs (upload_id, name, lr_source, n_points, attrs) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64, attrs],
+                    "INSERT INTO runs (upload_id, name, lr_source, n_points, attrs, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64, attrs, sources],
                 )?;
                 let run_id = tx.last_insert_rowid();
                 for (name, series) in &run.series {
@@ -290,7 +292,13 @@ impl Store {
                     ))
                 })?
                 .collect::<Result<_, _>>()?;
-            Ok(Some(RunDetail { summary, points }))
+            let sources: String =
+                conn.query_row("SELECT sources FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
+            Ok(Some(RunDetail {
+                summary,
+                points,
+                sources: serde_json::from_str(&sources).unwrap_or_default(),
+            }))
         })
         .await
     }
