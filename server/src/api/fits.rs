@@ -1,6 +1,9 @@
 //! `/api/fits`: create a fit (a job: 202 + its URL), poll it, list, cancel, delete, and
 //! forecast from it (`/predict`, exported as JSON, CSV or Parquet).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -128,7 +131,9 @@ async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete_fit(id).await? {
+    let deleted = state.store.delete_fit(id).await?;
+    state.done_fits.forget(id);
+    if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no fit with id {id}")))
@@ -170,17 +175,8 @@ async fn predict(
             .and_then(Format::parse)
             .unwrap_or(Format::Json),
     };
-    let fit = load(&state, id).await?;
-    let (Some(params), Some(report), FitStatus::Done) =
-        (fit.params, fit.report, fit.summary.status)
-    else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "fit_not_done",
-            format!("fit {id} is {:?}, not done", fit.summary.status),
-        ));
-    };
-    let law = LawName::parse(&fit.request.law).map_err(invalid)?;
+    let saved = saved(&state, id).await?;
+    let law = saved.law;
     if !law.is_schedule_law() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -229,13 +225,6 @@ async fn predict(
             "more than 1,000,000 predicted points: raise `every`",
         ));
     }
-    let settings = serde_json::from_value(report.settings.clone()).unwrap_or_default();
-    let saved = SavedFit {
-        law,
-        settings,
-        params,
-        report,
-    };
     let points = tokio::task::spawn_blocking(move || predict_curve(&saved, &lrs, &steps))
         .await
         .map_err(|e| {
@@ -261,8 +250,37 @@ async fn predict(
         .into_response())
 }
 
+/// Done fits by id, parsed once (their reports hold every bootstrap parameter vector).
+#[derive(Clone, Default)]
+pub struct DoneFits(Arc<Mutex<HashMap<i64, Arc<SavedFit>>>>);
+
+impl DoneFits {
+    fn get(&self, id: i64) -> Option<Arc<SavedFit>> {
+        self.lock().get(&id).cloned()
+    }
+
+    fn keep(&self, id: i64, fit: Arc<SavedFit>) {
+        let mut fits = self.lock();
+        if fits.len() >= 256 {
+            fits.clear(); // a crude bound: re-reading a fit is cheap enough
+        }
+        fits.insert(id, fit);
+    }
+
+    fn forget(&self, id: i64) {
+        self.lock().remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<SavedFit>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// A done fit as a [`SavedFit`], or 409 (not done) / 404.
-async fn saved(state: &AppState, id: i64) -> Result<SavedFit, ApiError> {
+async fn saved(state: &AppState, id: i64) -> Result<Arc<SavedFit>, ApiError> {
+    if let Some(fit) = state.done_fits.get(id) {
+        return Ok(fit);
+    }
     let fit = load(state, id).await?;
     let (Some(params), Some(report), FitStatus::Done) =
         (fit.params, fit.report, fit.summary.status)
@@ -275,12 +293,14 @@ async fn saved(state: &AppState, id: i64) -> Result<SavedFit, ApiError> {
     };
     let law = LawName::parse(&fit.request.law).map_err(invalid)?;
     let settings = serde_json::from_value(report.settings.clone()).unwrap_or_default();
-    Ok(SavedFit {
+    let fit = Arc::new(SavedFit {
         law,
         settings,
         params,
         report,
-    })
+    });
+    state.done_fits.keep(id, fit.clone());
+    Ok(fit)
 }
 
 fn unsupported(message: String) -> ApiError {

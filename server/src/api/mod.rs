@@ -57,6 +57,8 @@ pub struct AppState {
     pub store: Store,
     pub jobs: crate::jobs::Jobs,
     pub config: Arc<Config>,
+    /// Done fits, parsed once: a done fit never changes, and predictions read it often.
+    pub done_fits: fits::DoneFits,
 }
 
 /// The whole application: API routes plus, when configured, the web app's files.
@@ -67,6 +69,7 @@ pub fn app(store: Store, config: Config) -> Router {
         store,
         jobs: crate::jobs::Jobs::new(1),
         config: Arc::new(config.clone()),
+        done_fits: fits::DoneFits::default(),
     };
     let api = Router::new()
         .route("/health", get(health))

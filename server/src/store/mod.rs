@@ -189,26 +189,20 @@ impl Store {
 
     pub async fn list_runs(&self, filter: RunFilter) -> Result<Vec<RunSummary>, StoreError> {
         self.with(move |conn| {
-            let ids: Vec<i64> = conn
-                .prepare(
-                    "SELECT r.id FROM runs r JOIN uploads u ON u.id = r.upload_id
-                     WHERE (?1 IS NULL OR instr(lower(r.name), lower(?1)) > 0)
-                       AND (?2 IS NULL OR u.format = ?2)
-                       AND (?3 IS NULL OR (r.lr_source = 'logged' OR r.schedule IS NOT NULL) = ?3)
-                     ORDER BY r.id",
-                )?
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM runs r JOIN uploads u ON u.id = r.upload_id
+                 WHERE (?1 IS NULL OR instr(lower(r.name), lower(?1)) > 0)
+                   AND (?2 IS NULL OR u.format = ?2)
+                   AND (?3 IS NULL OR (r.lr_source = 'logged' OR r.schedule IS NOT NULL) = ?3)
+                 ORDER BY r.id"
+            ))?;
+            let runs = stmt
                 .query_map(
                     params![filter.name_contains, filter.format, filter.has_lr],
-                    |r| r.get(0),
+                    summary_of_row,
                 )?
                 .collect::<Result<_, _>>()?;
-            Ok(ids
-                .into_iter()
-                .map(|id| summary(conn, id))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .flatten()
-                .collect())
+            Ok(runs)
         })
         .await
     }
@@ -304,41 +298,43 @@ impl Store {
     }
 }
 
-fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::Error> {
-    let row = conn
-        .query_row(
-            "SELECT r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source, r.attrs, r.schedule
-             FROM runs r JOIN uploads u ON u.id = r.upload_id WHERE r.id = ?1",
-            [id],
-            |r| {
-                let schedule: Option<String> = r.get(7)?;
-                let lr_source = match parse_lr_source(&r.get::<_, String>(5)?) {
-                    LrSource::None if schedule.is_some() => LrSource::Schedule,
-                    logged => logged,
-                };
-                Ok(RunSummary {
-                    id,
-                    name: r.get(0)?,
-                    file_name: r.get(1)?,
-                    format: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    created_at: r.get(3)?,
-                    series: Vec::new(),
-                    n_points: r.get::<_, i64>(4)? as u64,
-                    lr_source,
-                    attrs: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-                    schedule,
-                })
-            },
-        )
-        .optional()?;
-    let Some(mut summary) = row else {
-        return Ok(None);
+/// The columns [`summary_of_row`] reads, for a run `r` joined with its upload `u`; the
+/// series names come in one sub-query (unit separator between names).
+const SUMMARY_COLUMNS: &str = "r.id, r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source, r.attrs, r.schedule,
+     (SELECT group_concat(name, char(31)) FROM (SELECT name FROM series s WHERE s.run_id = r.id ORDER BY name))";
+
+fn summary_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    let schedule: Option<String> = r.get(8)?;
+    let lr_source = match parse_lr_source(&r.get::<_, String>(6)?) {
+        LrSource::None if schedule.is_some() => LrSource::Schedule,
+        logged => logged,
     };
-    summary.series = conn
-        .prepare("SELECT name FROM series WHERE run_id = ?1 ORDER BY name")?
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(Some(summary))
+    let series: Option<String> = r.get(9)?;
+    Ok(RunSummary {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        file_name: r.get(2)?,
+        format: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        created_at: r.get(4)?,
+        series: series
+            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default(),
+        n_points: r.get::<_, i64>(5)? as u64,
+        lr_source,
+        attrs: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+        schedule,
+    })
+}
+
+fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::Error> {
+    conn.query_row(
+        &format!(
+            "SELECT {SUMMARY_COLUMNS} FROM runs r JOIN uploads u ON u.id = r.upload_id WHERE r.id = ?1"
+        ),
+        [id],
+        summary_of_row,
+    )
+    .optional()
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
