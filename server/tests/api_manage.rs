@@ -598,3 +598,63 @@ async fn a_request_over_its_time_limit_is_a_503() {
         (StatusCode::SERVICE_UNAVAILABLE, "timeout")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fit_events_stream_follows_the_job_to_its_end() {
+    let app = test_app(Config::default());
+    let runs = upload_files(
+        &app,
+        &[
+            data("multipowerlaw/csv_25/cosine_24000.csv"),
+            data("multipowerlaw/csv_25/constant_24000.csv"),
+        ],
+    )
+    .await;
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let fit = create_fit(
+        &app,
+        json!({"law": "momentum", "runs": ids, "options": {"bootstrap": 100}}),
+    )
+    .await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/fits/{fit}/events"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    // The stream ends by itself when the fit ends; collect it all (bounded by a deadline).
+    let body = tokio::time::timeout(Duration::from_secs(300), response.into_body().collect())
+        .await
+        .expect("the event stream did not end with the fit")
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(events.last(), Some(&"done"), "{text}");
+    assert!(
+        events.len() >= 2 && matches!(events[0], "queued" | "running"),
+        "{text}"
+    );
+    let last_data = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .last()
+        .unwrap();
+    let progress: shared::api::FitProgress = serde_json::from_str(last_data).unwrap();
+    assert_eq!((progress.id, progress.status), (fit, FitStatus::Done));
+
+    let (status, body) = get(&app, "/api/fits/999/events").await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}

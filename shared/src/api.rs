@@ -392,14 +392,12 @@ pub struct RankedSchedule {
     pub loss: Estimate,
 }
 
-/// Progress of a fit job, as sent by `GET /api/fits/{id}/events` (Server-Sent Events).
+/// A fit job's state, as sent by `GET /api/fits/{id}/events` (Server-Sent Events): one
+/// event per change of status, named after the status; the stream ends when the fit ends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitProgress {
     pub id: i64,
     pub status: FitStatus,
-    /// `queued`, `fitting`, `bootstrap`, `done`, ...
-    pub stage: String,
-    /// Bootstrap resamples finished, of `total` (0 of 0 outside the bootstrap).
-    pub done: usize,
-    pub total: usize,
+    /// Why it failed, for `failed`.
+    pub error: Option<String>,
 }

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
-    BestScheduleRequest, Estimate, FitDetail, FitRequest, FitStatus, FitSummary, PlanRequest,
-    PlanResponse, PredictRequest, RankedSchedule,
+    BestScheduleRequest, Estimate, FitDetail, FitProgress, FitRequest, FitStatus, FitSummary,
+    PlanRequest, PlanResponse, PredictRequest, RankedSchedule,
 };
 use shared::schedule::Schedule;
 
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/fits", get(list).post(create))
         .route("/fits/{id}", get(get_fit).delete(delete))
         .route("/fits/{id}/cancel", post(cancel))
+        .route("/fits/{id}/events", get(events))
         .route("/fits/{id}/predict", post(predict))
         .route("/fits/{id}/plan", post(plan))
         .route("/fits/{id}/best-schedule", post(best_schedule))
@@ -418,4 +419,68 @@ async fn best_schedule(
         r.rank = i + 1;
     }
     Ok(Json(ranked))
+}
+
+/// `GET /api/fits/{id}/events`: Server-Sent Events, one per change of the fit's status
+/// (checked every 250 ms), named after it (`queued`, `running`, `done`, `failed`,
+/// `cancelled`; `deleted` if the fit goes away); the stream ends with the fit.
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::stream::Stream<
+            Item = Result<axum::response::sse::Event, std::convert::Infallible>,
+        >,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    state
+        .store
+        .get_fit_summary(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no fit with id {id}")))?;
+    let stream = futures_util::stream::unfold(
+        (state, None::<FitStatus>, false),
+        move |(state, last, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                let summary = match state.store.get_fit_summary(id).await {
+                    Ok(summary) => summary,
+                    Err(e) => {
+                        tracing::error!("events of fit {id}: {e}");
+                        return None;
+                    }
+                };
+                let Some(summary) = summary else {
+                    let event = Event::default()
+                        .event("deleted")
+                        .data(format!("{{\"id\":{id}}}"));
+                    return Some((Ok(event), (state, last, true)));
+                };
+                if last != Some(summary.status) {
+                    let ended = !matches!(summary.status, FitStatus::Queued | FitStatus::Running);
+                    let progress = FitProgress {
+                        id,
+                        status: summary.status,
+                        error: summary.error,
+                    };
+                    let name = serde_json::to_value(summary.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let event = Event::default()
+                        .event(name)
+                        .json_data(&progress)
+                        .unwrap_or_default();
+                    return Some((Ok(event), (state, Some(summary.status), ended)));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -46,7 +46,8 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// 503 when a request outlives its limit: uploads get longer than the rest.
+/// 503 when a request outlives its limit: uploads get longer than the rest, event
+/// streams have none.
 pub async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let upload = request.method() == Method::POST && request.uri().path().ends_with("/runs");
     let limit = if upload {
@@ -54,6 +55,10 @@ pub async fn timeout(State(state): State<AppState>, request: Request, next: Next
     } else {
         state.config.timeout
     };
+    // An event stream lasts as long as its fit; it ends by itself.
+    if request.uri().path().ends_with("/events") {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
