@@ -8,7 +8,8 @@ use axum::{Json, Router};
 use shared::api::{IngestReport, Mapping, RunDetail, RunSummary, UploadResponse};
 
 use super::{ApiError, AppState};
-use crate::ingest::{self, IngestError, ParsedFile, report};
+use crate::ingest::{IngestError, ParsedFile, report};
+use crate::isolated;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,7 +90,7 @@ async fn read_files(
         form.files
             .into_iter()
             .map(|(name, bytes)| {
-                let result = ingest::ingest_with(&name, &bytes, &form.mapping, &limits);
+                let result = isolated::ingest(&name, &bytes, &form.mapping, &limits);
                 (name, bytes, result)
             })
             .collect::<Vec<_>>()
