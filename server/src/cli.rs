@@ -40,6 +40,17 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Write a sample file of every supported format (the project's fixtures).
     Fixtures(FixturesArgs),
+    /// Internal: read one file from stdin and print the reading as JSON (the server reads
+    /// Parquet and archives this way, see `isolated.rs`).
+    #[command(hide = true)]
+    ReadWorker {
+        #[arg(long)]
+        file: String,
+        #[arg(long)]
+        mapping: String,
+        #[arg(long)]
+        limits: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -150,6 +161,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Ingest(args) => return ingest_files(&args),
+        Command::ReadWorker {
+            file,
+            mapping,
+            limits,
+        } => return read_worker(&file, &mapping, &limits),
         Command::Fixtures(args) => {
             return match ingest::samples::write_all(&args.out) {
                 Ok(files) => {
@@ -185,7 +201,7 @@ pub fn main() -> ExitCode {
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
-        Command::Ingest(_) | Command::Fixtures(_) => Ok(()),
+        Command::Ingest(_) | Command::Fixtures(_) | Command::ReadWorker { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,6 +265,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn read_worker(file: &str, mapping: &str, limits: &str) -> ExitCode {
+    let parsed = serde_json::from_str(mapping)
+        .and_then(|m| Ok((m, serde_json::from_str(limits)?)))
+        .map_err(std::io::Error::other)
+        .and_then(|(mapping, limits)| crate::isolated::worker_main(file, &mapping, &limits));
+    match parsed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `curvecast ingest`: reads the files (folders recursively) and prints the report.
 fn ingest_files(args: &IngestArgs) -> ExitCode {
     let mut files = Vec::new();
@@ -258,7 +288,7 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let results = ingest::ingest_batch(&files, &args.mapping(), &Limits::default());
+    let results = crate::isolated::ingest_batch(&files, &args.mapping(), &Limits::default());
     let report = Report {
         files: results
             .iter()

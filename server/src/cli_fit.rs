@@ -33,6 +33,12 @@ pub struct FitArgs {
     /// Leave out points before this step (e.g. the warmup).
     #[arg(long)]
     pub skip_before: Option<usize>,
+    /// Leave out the first fraction (0-1) of each run's logged steps.
+    #[arg(long)]
+    pub skip_fraction: Option<f64>,
+    /// Leave out an inclusive step range `FIRST..LAST` of every run (repeatable).
+    #[arg(long, value_parser = parse_range)]
+    pub exclude_range: Vec<[usize; 2]>,
     /// Leave out the K highest-loss points (outliers, e.g. spikes).
     #[arg(long, default_value_t = 0)]
     pub exclude_highest: usize,
@@ -89,6 +95,12 @@ pub struct PredictArgs {
 }
 
 pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
+    if let Some(f) = args.skip_fraction {
+        anyhow::ensure!(
+            (0.0..1.0).contains(&f),
+            "--skip-fraction {f} is not in [0, 1)"
+        );
+    }
     let law = LawName::parse(&args.law)?;
     if !law.is_schedule_law() {
         return run_table_fit(law, &args);
@@ -117,8 +129,9 @@ pub fn run_fit(args: FitArgs) -> anyhow::Result<()> {
     };
     let exclusion = Exclusion {
         before_step: args.skip_before,
+        first_fraction: args.skip_fraction,
         highest_loss: args.exclude_highest,
-        ..Exclusion::default()
+        ranges: args.exclude_range.clone(),
     };
     let prepared = laws::prepare_curves(law, &runs, &args.holdout, &exclusion, &settings)?;
     let fitted = fit(prepared, &fit_options(&args)?)?;
@@ -275,6 +288,23 @@ fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok(ingest::ingest(&name, &bytes, &Limits::default())?.runs)
+}
+
+/// `FIRST..LAST` (inclusive steps).
+fn parse_range(text: &str) -> Result<[usize; 2], String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("'{text}' is not a step range FIRST..LAST"))?;
+    let parse = |x: &str| {
+        x.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{x}' in '{text}' is not a step"))
+    };
+    let (a, b) = (parse(a)?, parse(b)?);
+    if a > b {
+        return Err(format!("the range '{text}' ends before it starts"));
+    }
+    Ok([a, b])
 }
 
 fn parse_objective(name: &str, delta: f64, over: f64) -> anyhow::Result<Objective> {

@@ -130,10 +130,23 @@ fn options(request: &FitRequest) -> Result<(FitOptions, LawSettings, Exclusion),
         seed: o.seed.unwrap_or(1),
         ..FitOptions::default()
     };
+    if let Some(f) = o.exclude_first_fraction
+        && !(0.0..1.0).contains(&f)
+    {
+        return Err(FitError::Input(format!(
+            "exclude_first_fraction {f} is not in [0, 1)"
+        )));
+    }
+    if let Some([a, b]) = o.exclude_ranges.iter().find(|[a, b]| a > b) {
+        return Err(FitError::Input(format!(
+            "the excluded range [{a}, {b}] ends before it starts"
+        )));
+    }
     let exclusion = Exclusion {
         before_step: o.exclude_before_step,
+        first_fraction: o.exclude_first_fraction,
         highest_loss: o.exclude_highest,
-        ..Exclusion::default()
+        ranges: o.exclude_ranges.clone(),
     };
     Ok((
         fit_options,

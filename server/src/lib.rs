@@ -2,7 +2,8 @@
 //!
 //! Code map (each module alone knows one outside thing):
 //! - [`ingest`]: file bytes -> runs, and [`export`]: predictions -> CSV/JSON/Parquet
-//!   (the only modules that know polars);
+//!   (the only modules that know polars); [`isolated`]: reads Parquet and archives in a
+//!   child process, whose abort on a damaged file cannot take the server down;
 //! - [`store`]: SQLite (the only module that knows SQL);
 //! - [`fit`]: fitting laws to runs (the only module that knows argmin);
 //! - [`api`]: HTTP (the only module that knows axum);
@@ -18,6 +19,7 @@ pub mod export;
 pub mod fit;
 pub mod fit_input;
 pub mod ingest;
+pub mod isolated;
 pub mod jobs;
 pub mod rng;
 pub mod store;

@@ -194,3 +194,74 @@ async fn bad_mappings_are_clear_errors() {
     );
     assert_eq!(run_count(&router).await, 0);
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/formats/").to_string() + name)
+        .unwrap()
+}
+
+/// polars-parquet aborts its process on this damaged page (a 2^61-byte allocation); the
+/// server reads Parquet in a child process, so the upload is a 422 and the server lives on.
+#[tokio::test]
+async fn a_parquet_file_that_aborts_its_reader_is_a_422_not_a_crash() {
+    let (router, _dir) = app();
+    let good = fixture("long.parquet");
+    let mut damaged = good.clone();
+    damaged[56] = b'1';
+
+    let (status, body) = call(
+        &router,
+        form_to("/api/runs", &[("bad.parquet", &damaged)], None),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let error: ErrorResponse = serde_json::from_slice(&body).unwrap();
+    assert!(
+        error.error.message.contains("bad.parquet"),
+        "{}",
+        error.error.message
+    );
+    assert!(
+        error.error.message.contains("damaged"),
+        "{}",
+        error.error.message
+    );
+
+    let (status, body) = call(&router, form(&[("bad.parquet", &damaged)], None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let report: IngestReport = serde_json::from_slice(&body).unwrap();
+    assert!(report.files[0].error.is_some());
+
+    // The good file, read by the same child process route, gives what the reader gives.
+    let expected = server::ingest::ingest("long.parquet", &good, &Default::default()).unwrap();
+    let (status, body) = call(
+        &router,
+        form_to("/api/runs", &[("long.parquet", &good)], None),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let created: UploadResponse = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = created.runs.iter().map(|r| r.name.as_str()).collect();
+    let expected_names: Vec<&str> = expected.runs.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, expected_names);
+    let id = created.runs[0].id;
+    let (_, body) = call(
+        &router,
+        Request::get(format!("/api/runs/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let detail: shared::api::RunDetail = serde_json::from_slice(&body).unwrap();
+    assert_eq!(detail.points["loss"], expected.runs[0].series["loss"]);
+}

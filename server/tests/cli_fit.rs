@@ -188,3 +188,60 @@ fn multipower_with_objective_fixed_and_bounded_parameters() {
     ]);
     assert!(!ok && stderr.contains("unknown objective 'l1'"), "{stderr}");
 }
+
+#[test]
+fn warmup_fraction_and_step_ranges_are_left_out_and_reported() {
+    let (ok, stdout, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "momentum",
+        "--skip-fraction",
+        "0.1",
+        "--exclude-range",
+        "12000..13000",
+        "--json",
+        &data("cosine_24000.csv"),
+        &data("constant_24000.csv"),
+    ]);
+    assert!(ok, "{stderr}");
+    let report: shared::api::FitReport = serde_json::from_str(&stdout).unwrap();
+    let all = |file: &str| {
+        std::fs::read_to_string(data(file))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(2).is_some_and(|c| !c.trim().is_empty()))
+            .count()
+    };
+    let logged = all("cosine_24000.csv") + all("constant_24000.csv");
+    assert!(
+        report.n_points < logged * 9 / 10,
+        "{} of {logged} points kept",
+        report.n_points
+    );
+    assert_eq!(report.excluded.len(), 2, "{:?}", report.excluded);
+    assert!(
+        report.excluded[0].contains("[12000, 13000]"),
+        "{:?}",
+        report.excluded
+    );
+
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "momentum",
+        "--exclude-range",
+        "9..3",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("ends before it starts"), "{stderr}");
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "momentum",
+        "--skip-fraction",
+        "1.5",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("--skip-fraction"), "{stderr}");
+}

@@ -558,6 +558,21 @@ fn the_cli_prints_a_json_report() {
         text.contains("line 3, column 'loss': 'x' is not a number"),
         "{text}"
     );
+
+    // A damaged Parquet page aborts polars' reader; the CLI reads it in a child process
+    // and reports it like any other bad file.
+    let mut damaged = std::fs::read(format!("{FIXTURES}/long.parquet")).unwrap();
+    damaged[56] = b'1';
+    let bad = dir.path().join("bad.parquet");
+    std::fs::write(&bad, damaged).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_curvecast"))
+        .args(["ingest"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "a report, not an abort");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("the file is probably damaged"), "{text}");
 }
 
 #[test]

@@ -252,6 +252,10 @@ pub struct FitRequestOptions {
     pub over_prediction_weight: Option<f64>,
     /// Leave out points before this step.
     pub exclude_before_step: Option<usize>,
+    /// Leave out the first fraction (0-1) of each run's logged steps.
+    pub exclude_first_fraction: Option<f64>,
+    /// Leave out these inclusive step ranges of every run.
+    pub exclude_ranges: Vec<[usize; 2]>,
     /// Leave out the k highest losses.
     pub exclude_highest: usize,
     /// Bootstrap resamples of whole runs (0: none).

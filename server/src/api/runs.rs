@@ -16,6 +16,7 @@ use shared::schedule::Schedule;
 
 use super::{ApiError, AppState};
 use crate::ingest::{self, IngestError, ParsedFile, report};
+use crate::isolated;
 use crate::store::{RunDeletion, RunFilter};
 
 pub fn router() -> Router<AppState> {
@@ -223,7 +224,7 @@ async fn read_files(
         form.files
             .into_iter()
             .map(|(name, bytes)| {
-                let result = ingest::ingest_with(&name, &bytes, &form.mapping, &limits);
+                let result = isolated::ingest(&name, &bytes, &form.mapping, &limits);
                 (name, bytes, result)
             })
             .collect::<Vec<_>>()

@@ -267,7 +267,15 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             "two stages of damped Gauss-Newton (Levenberg-Marquardt with IRLS weights, at most {STAGED_ITERS} iterations each): the simplified law from least-squares starts, then the full law with a prior"
         ),
         None => format!(
-            "L-BFGS (argmin, More-Thuente, m = 10, max {} iterations) on bound-transformed parameters, then a damped Gauss-Newton (IRLS) polish",
+            "{}L-BFGS (argmin, More-Thuente, m = 10, max {} iterations) on bound-transformed parameters, then a damped Gauss-Newton (IRLS) polish",
+            if starts.len() > optimize::SCREEN_ABOVE {
+                format!(
+                    "objective evaluated at every start, then from the {} best: ",
+                    optimize::SCREEN_KEEP
+                )
+            } else {
+                String::new()
+            },
             options.max_iters
         ),
     };

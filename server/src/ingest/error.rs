@@ -1,7 +1,7 @@
 //! [`IngestError`]: why a file could not be read, and where (file, line or record, column).
 
 /// Why a file could not be read, and where.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{file}{}{}{}: {message}",
     line.map(|l| format!(", line {l}")).unwrap_or_default(),
     at.as_ref().map(|a| format!(", {a}")).unwrap_or_default(),

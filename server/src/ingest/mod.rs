@@ -17,8 +17,9 @@
 //! Safety: [`Limits`] bound the bytes, rows, runs, line length, archive entries and JSON
 //! documents (each error names its limit; `TooLarge` is HTTP 413); a panic inside a
 //! reader becomes an error for that file. `tests/ingest_fuzz.rs` fuzzes every format.
-//! Known issue: polars-parquet can abort the process on some corrupt Parquet data pages
-//! (a huge allocation, not a panic); decoding uploads in a child process would fix it.
+//! polars-parquet can abort the process on some corrupt Parquet data pages (a huge
+//! allocation, not a panic), so callers read Parquet and archives through
+//! [`crate::isolated`], which runs this reader in a child process.
 //!
 //! Representation: one [`ParsedRun`] per training run, with series keyed `loss`,
 //! `eval_loss`, `lr`, `tokens`, ... over the step, and run-level numbers in `attrs`
@@ -53,7 +54,7 @@ pub use roles::Role;
 
 /// Bounds that keep a hostile or mistaken upload from exhausting the server. Every
 /// error for a bound names its field.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Limits {
     /// Bytes of one file; for an archive, of all its files once unpacked.
     pub max_bytes: usize,
@@ -96,7 +97,7 @@ pub enum Layout {
 }
 
 /// One run read from a file.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParsedRun {
     pub name: String,
     /// `loss` always; `eval_loss`, `lr`, `tokens`, ... when the file has them.
@@ -109,7 +110,7 @@ pub struct ParsedRun {
 }
 
 /// What a file held.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParsedFile {
     /// The detected format, e.g. `csv`, `wandb_chart_csv`, `tfevents` (see [`Format`]).
     pub format: String,

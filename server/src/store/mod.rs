@@ -146,7 +146,12 @@ impl Store {
             let mut ids = Vec::with_capacity(runs.len());
             for run in &runs {
                 let lr_source = if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None };
-                let n_points = run.series.get("loss").map_or(0, |s| s.steps.len());
+                // Points of the training loss, or of the eval loss for an eval-only run.
+                let n_points = run
+                    .series
+                    .get("loss")
+                    .or_else(|| run.series.get("eval_loss"))
+                    .map_or(0, |s| s.steps.len());
                 let attrs = serde_json::to_string(&run.attrs).unwrap_or_else(|_| "{}".into());
                 let sources = serde_json::to_string(&run.sources).unwrap_or_else(|_| "{}".into());
                 tx.execute(

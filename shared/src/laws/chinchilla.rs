@@ -168,11 +168,11 @@ impl Law for ChinchillaLaw {
         check_dims(self, params, out, jac.as_deref())?;
         let (a, b, e, alpha, beta) = (params[0], params[1], params[2], params[3], params[4]);
         let mut jac = jac;
+        let te = e.exp();
         for (i, (&ln_n, &ln_d)) in self.ln_n.iter().zip(&self.ln_d).enumerate() {
             // exp(LSE(...)) is the plain sum of the three exponentials.
             let tn = (a - alpha * ln_n).exp();
             let td = (b - beta * ln_d).exp();
-            let te = e.exp();
             out[i] = tn + td + te;
             if let Some(j) = jac.as_deref_mut() {
                 j[i * 5..i * 5 + 5].copy_from_slice(&[tn, td, te, -ln_n * tn, -ln_d * td]);

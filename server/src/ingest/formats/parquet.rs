@@ -2,8 +2,9 @@
 //! against `max_rows` from the file's metadata before anything is decoded.
 //!
 //! polars' Parquet decoder panics on some corrupt files (found by the fuzz tests); such
-//! a panic is caught here and reported as a corrupt file. Known issue: some corrupt data
-//! pages make it abort on a huge allocation instead (see `tests/ingest_fuzz.rs`).
+//! a panic is caught here and reported as a corrupt file. Some corrupt data pages make it
+//! abort on a huge allocation instead, so the server and CLI call this reader in a child
+//! process (`crate::isolated`; tested in `tests/ingest_fuzz.rs`).
 
 use std::io::Cursor;
 
