@@ -6,6 +6,7 @@
 
 mod error;
 mod fits;
+mod guard;
 mod runs;
 
 use std::path::PathBuf;
@@ -30,6 +31,12 @@ pub struct Config {
     pub limits: Limits,
     /// The built web app (`index.html`, wasm, JS, CSS); `None` serves the API only.
     pub dist: Option<PathBuf>,
+    /// When set, every `/api/*` request needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Longest time an API request may take (uploads get [`Config::upload_timeout`]);
+    /// fits are jobs, so their work is not bound by it.
+    pub timeout: std::time::Duration,
+    pub upload_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -38,6 +45,9 @@ impl Default for Config {
             max_upload_bytes: 256 * 1024 * 1024,
             limits: Limits::default(),
             dist: None,
+            token: None,
+            timeout: std::time::Duration::from_secs(30),
+            upload_timeout: std::time::Duration::from_secs(300),
         }
     }
 }
@@ -47,6 +57,8 @@ pub struct AppState {
     pub store: Store,
     pub jobs: crate::jobs::Jobs,
     pub config: Arc<Config>,
+    /// Done fits, parsed once: a done fit never changes, and predictions read it often.
+    pub done_fits: fits::DoneFits,
 }
 
 /// The whole application: API routes plus, when configured, the web app's files.
@@ -57,12 +69,22 @@ pub fn app(store: Store, config: Config) -> Router {
         store,
         jobs: crate::jobs::Jobs::new(1),
         config: Arc::new(config.clone()),
+        done_fits: fits::DoneFits::default(),
     };
     let api = Router::new()
         .route("/health", get(health))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
         .merge(fits::router())
-        .fallback(|| async { ApiError::not_found("no such API route") });
+        .fallback(|| async { ApiError::not_found("no such API route") })
+        // Outermost last: the token is checked before anything else runs.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_token,
+        ));
     let router = Router::new().nest("/api", api).with_state(state);
     match dist {
         Some(dist) => router.fallback_service(

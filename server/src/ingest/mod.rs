@@ -34,6 +34,7 @@ mod formats;
 mod frame;
 pub mod mapping;
 mod origin;
+mod points;
 pub mod report;
 pub mod roles;
 pub mod samples;
@@ -47,6 +48,7 @@ pub use detect::Format;
 pub use error::{IngestError, IngestErrorKind};
 pub use formats::tfevents;
 pub use mapping::Mapping;
+pub use points::from_points;
 pub use report::Report;
 pub use roles::Role;
 

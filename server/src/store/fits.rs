@@ -86,6 +86,20 @@ impl Store {
         .await
     }
 
+    /// A fit's status line, without its request and report.
+    pub async fn get_fit_summary(&self, id: i64) -> Result<Option<FitSummary>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {SUMMARY_COLUMNS} FROM fits WHERE id = ?1"),
+                    [id],
+                    summary_of_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
     pub async fn get_fit(&self, id: i64) -> Result<Option<FitDetail>, StoreError> {
         self.with(move |conn| {
             Ok(conn
