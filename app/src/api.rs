@@ -2,8 +2,11 @@
 //! error answer becomes a readable message.
 
 use gloo_net::http::{Request, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::api::{ErrorResponse, RunDetail, RunSummary, UploadResponse};
+use shared::api::{
+    ErrorResponse, FitDetail, FitRequest, FitSummary, RunDetail, RunSummary, UploadResponse,
+};
 use web_sys::{File, FormData};
 
 /// A failed call, as a sentence to show next to what caused it.
@@ -27,6 +30,26 @@ pub async fn upload(files: Vec<File>) -> ApiResult<UploadResponse> {
     let request = Request::post("/api/runs")
         .body(form)
         .map_err(|e| e.to_string())?;
+    decode(request.send().await).await
+}
+
+pub async fn list_fits() -> ApiResult<Vec<FitSummary>> {
+    decode(Request::get("/api/fits").send().await).await
+}
+
+pub async fn get_fit(id: i64) -> ApiResult<FitDetail> {
+    decode(Request::get(&format!("/api/fits/{id}")).send().await).await
+}
+
+/// Starts a fit (a job); poll it with [`get_fit`].
+pub async fn create_fit(request: &FitRequest) -> ApiResult<FitSummary> {
+    post_json("/api/fits", request).await
+}
+
+async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+    let request = Request::post(url)
+        .json(body)
+        .map_err(|e| format!("cannot encode the request: {e}"))?;
     decode(request.send().await).await
 }
 
