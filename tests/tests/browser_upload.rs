@@ -8,7 +8,11 @@ use common::{start_browser, start_server};
 async fn uploading_a_csv_plots_its_points() {
     let server = start_server().await;
     let browser = start_browser().await;
-    browser.driver.goto(&server.url).await.unwrap();
+    browser
+        .driver
+        .goto(format!("{}/runs", server.url))
+        .await
+        .unwrap();
     browser
         .wait_for(
             "the app",
@@ -35,7 +39,30 @@ async fn uploading_a_csv_plots_its_points() {
         .unwrap();
     input.send_keys(csv.to_str().unwrap()).await.unwrap();
 
-    // The chart holds one trace named after the file with all 250 points.
+    browser
+        .wait_for(
+            "the import",
+            "const n = document.getElementById('upload-notes'); return n && n.innerText.includes('Imported');",
+        )
+        .await;
+    // The run is listed on the Runs page, ticked; the Curves page plots it.
+    let listed = browser
+        .wait_for(
+            "the run list",
+            "return document.getElementById('run-list').innerText",
+        )
+        .await;
+    assert!(listed.as_str().unwrap().contains("browser-run"), "{listed}");
+    browser
+        .driver
+        .find(thirtyfour::By::LinkText("Curves"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The chart holds the (smoothed, debiased: first point unchanged) trace named after
+    // the file with all 250 points.
     let trace = browser
         .wait_for(
             "the uploaded curve",
@@ -47,14 +74,6 @@ async fn uploading_a_csv_plots_its_points() {
     assert_eq!(trace["n"], 250);
     assert_eq!(trace["last_x"], 2500.0);
     assert!((trace["first"].as_f64().unwrap() - 10.5).abs() < 1e-12);
-    // And the run is listed.
-    let listed = browser
-        .wait_for(
-            "the run list",
-            "return document.getElementById('run-list').innerText",
-        )
-        .await;
-    assert!(listed.as_str().unwrap().contains("browser-run"), "{listed}");
 
     // The log-x toggle switches the axis type.
     browser
