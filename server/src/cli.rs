@@ -127,9 +127,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// SQLite database file (created if missing).
-    #[arg(long, env = "CURVECAST_DB", default_value = "curvecast.db")]
-    pub db: PathBuf,
+    /// SQLite database file (created if missing); else `DATABASE_URL` (`sqlite://PATH` or a
+    /// path), else `curvecast.db`.
+    #[arg(long, env = "CURVECAST_DB")]
+    pub db: Option<PathBuf>,
+    /// Access token: every `/api/*` request then needs `Authorization: Bearer TOKEN`.
+    /// Required when `--addr` is not a loopback address.
+    #[arg(long, env = "CURVECAST_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Folder of the built web app (made by `cargo xtask dist`).
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
@@ -192,7 +197,26 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.db)?;
+    let token = args.token.clone().filter(|t| !t.is_empty());
+    if !args.addr.ip().is_loopback() && token.is_none() {
+        anyhow::bail!(
+            "refusing to listen on {} without an access token: set --token or CURVECAST_TOKEN, or bind 127.0.0.1",
+            args.addr
+        );
+    }
+    let db = args.db.clone().unwrap_or_else(|| {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or(url.strip_prefix("sqlite:"));
+                PathBuf::from(path.unwrap_or(&url))
+            })
+            .unwrap_or_else(|| PathBuf::from("curvecast.db"))
+    });
+    let store = Store::open(&db)?;
     if let Some(demo) = &args.demo {
         let n = crate::demo::load_if_empty(&store, demo).await?;
         if n > 0 {
@@ -213,6 +237,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         max_upload_bytes: args.max_upload_mib * 1024 * 1024,
         dist,
+        token,
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
@@ -237,7 +262,7 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
     let report = Report {
         files: results
             .iter()
-            .map(|(name, r)| ingest::report::FileReport::new(name, r))
+            .map(|(name, r)| ingest::report::file_report(name, r))
             .collect(),
     };
     if args.json {
@@ -249,7 +274,7 @@ fn ingest_files(args: &IngestArgs) -> ExitCode {
             }
         }
     } else {
-        print!("{}", report.to_text());
+        print!("{}", ingest::report::to_text(&report));
     }
     if report.files.iter().any(|f| f.error.is_some()) {
         ExitCode::FAILURE

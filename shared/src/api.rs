@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::api_ingest::{
+    ColumnReport, ErrorReport, FileReport, IngestReport, Mapping, RunReport, SeriesReport,
+};
+
 /// The body of every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
@@ -63,6 +67,40 @@ pub struct RunSummary {
     /// Run-level numbers: `n_params`, `batch_size`, `seq_len`, `tokens`, `flops`, ...
     #[serde(default)]
     pub attrs: BTreeMap<String, f64>,
+    /// The schedule (text form) the user gave for the run (`PATCH /api/runs/{id}`); schedule
+    /// laws use it when the run has no logged LR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+}
+
+/// `POST /api/runs` with `Content-Type: application/json`: one run given as points.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunUpload {
+    pub name: String,
+    /// Series by name; `loss` is required, `lr`, `eval_loss`, `tokens`, ... optional.
+    pub points: BTreeMap<String, Series>,
+    #[serde(default)]
+    pub attrs: BTreeMap<String, f64>,
+}
+
+/// `PATCH /api/runs/{id}`: fields left out are unchanged; `"schedule": null` removes it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunPatch {
+    pub name: Option<String>,
+    /// `Some(None)` (JSON `null`) clears the schedule.
+    #[serde(default, deserialize_with = "some_or_null")]
+    pub schedule: Option<Option<String>>,
+}
+
+/// A present field, even `null`, is `Some`: tells "absent" from "set to null".
+fn some_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A series of a run: values at increasing steps, column-wise for compact JSON.
@@ -78,6 +116,10 @@ pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,
     pub points: BTreeMap<String, Series>,
+    /// Where each series and attribute came from: its column (the detected role) or how it
+    /// was derived, as the upload's ingest report said.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
 }
 
 /// `POST /api/runs`: the runs created from the uploaded files.
@@ -274,4 +316,90 @@ pub struct PredictedPoint {
     pub loss: f64,
     pub lower: Option<f64>,
     pub upper: Option<f64>,
+}
+
+/// `POST /api/fits/{id}/plan` (Chinchilla and Kaplan N-D fits): give `compute` budgets for
+/// the compute-optimal allocation, and/or `n` with `d` (equal lengths) for the loss of
+/// proposed sizes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanRequest {
+    /// Budgets C in FLOPs (`C = 6 N D`).
+    pub compute: Vec<f64>,
+    /// Parameters N of proposed models.
+    pub n: Vec<f64>,
+    /// Tokens D of proposed models, one per `n`.
+    pub d: Vec<f64>,
+}
+
+/// A value with its bootstrap percentile interval (level `PlanResponse::ci_level`);
+/// `lower`/`upper` are absent when the fit has no bootstrap.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub value: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// The compute-optimal model for one budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimalPoint {
+    pub compute: f64,
+    pub n_opt: Estimate,
+    pub d_opt: Estimate,
+    pub tokens_per_param: Estimate,
+    pub loss: Estimate,
+}
+
+/// The predicted loss of one proposed (N, D).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProposedPoint {
+    pub n: f64,
+    pub d: f64,
+    pub compute: f64,
+    pub loss: Estimate,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanResponse {
+    pub law: String,
+    pub ci_level: f64,
+    /// Bootstrap resamples behind the intervals (0: none).
+    pub resamples: usize,
+    pub optimal: Vec<OptimalPoint>,
+    pub proposed: Vec<ProposedPoint>,
+}
+
+/// `POST /api/fits/{id}/best-schedule` (schedule-law fits): candidates ranked by their
+/// predicted loss at the last step of the horizon.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BestScheduleRequest {
+    /// Schedules in text form.
+    pub candidates: Vec<String>,
+    /// Steps of training; each schedule is evaluated up to this step. Default: each
+    /// schedule's own total.
+    #[serde(default)]
+    pub horizon: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankedSchedule {
+    /// 1 = lowest predicted final loss.
+    pub rank: usize,
+    pub schedule: String,
+    pub step: usize,
+    pub loss: Estimate,
+}
+
+/// Progress of a fit job, as sent by `GET /api/fits/{id}/events` (Server-Sent Events).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitProgress {
+    pub id: i64,
+    pub status: FitStatus,
+    /// `queued`, `fitting`, `bootstrap`, `done`, ...
+    pub stage: String,
+    /// Bootstrap resamples finished, of `total` (0 of 0 outside the bootstrap).
+    pub done: usize,
+    pub total: usize,
 }

@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate does no IO and compiles for `wasm32-unknown-unknown`.
 
 pub mod api;
+mod api_ingest;
 pub mod display;
 pub mod forecast;
 pub mod laws;

@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::{FitDetail, FitRequest, FitStatus, FitSummary, PredictRequest};
+use shared::api::{
+    BestScheduleRequest, Estimate, FitDetail, FitRequest, FitStatus, FitSummary, PlanRequest,
+    PlanResponse, PredictRequest, RankedSchedule,
+};
 use shared::schedule::Schedule;
 
 use super::{ApiError, AppState};
@@ -24,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/fits/{id}", get(get_fit).delete(delete))
         .route("/fits/{id}/cancel", post(cancel))
         .route("/fits/{id}/predict", post(predict))
+        .route("/fits/{id}/plan", post(plan))
+        .route("/fits/{id}/best-schedule", post(best_schedule))
 }
 
 /// A JSON body, or a 400 that says what is wrong with it.
@@ -44,7 +49,7 @@ async fn create(
     State(state): State<AppState>,
     request: Result<Json<FitRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let request = body(request)?;
+    let mut request = body(request)?;
     jobs::validate(&request).map_err(invalid)?;
     let schedule_law = LawName::parse(&request.law)
         .map_err(invalid)?
@@ -59,12 +64,25 @@ async fn create(
             )
         };
         let run = run.ok_or_else(|| refuse(format!("no run with id {id}")))?;
+        let key = id.to_string();
+        // A schedule stored with the run is copied into the request, so the fit
+        // records what it used even if the run's schedule changes later.
         if schedule_law
             && !run.points.contains_key("lr")
-            && !request.options.schedules.contains_key(&id.to_string())
+            && !request.options.schedules.contains_key(&key)
+            && let Some(schedule) = &run.summary.schedule
+        {
+            request
+                .options
+                .schedules
+                .insert(key.clone(), schedule.clone());
+        }
+        if schedule_law
+            && !run.points.contains_key("lr")
+            && !request.options.schedules.contains_key(&key)
         {
             return Err(refuse(format!(
-                "run {id} ('{}') has no learning rate: {} needs a logged lr column or `options.schedules[\"{id}\"]`",
+                "run {id} ('{}') has no learning rate: {} needs a logged lr column, a schedule set with PATCH /api/runs/{id} or `options.schedules[\"{id}\"]`",
                 run.summary.name, request.law
             )));
         }
@@ -241,4 +259,143 @@ async fn predict(
         Bytes::from(bytes),
     )
         .into_response())
+}
+
+/// A done fit as a [`SavedFit`], or 409 (not done) / 404.
+async fn saved(state: &AppState, id: i64) -> Result<SavedFit, ApiError> {
+    let fit = load(state, id).await?;
+    let (Some(params), Some(report), FitStatus::Done) =
+        (fit.params, fit.report, fit.summary.status)
+    else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "fit_not_done",
+            format!("fit {id} is {:?}, not done", fit.summary.status),
+        ));
+    };
+    let law = LawName::parse(&fit.request.law).map_err(invalid)?;
+    let settings = serde_json::from_value(report.settings.clone()).unwrap_or_default();
+    Ok(SavedFit {
+        law,
+        settings,
+        params,
+        report,
+    })
+}
+
+fn unsupported(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported", message)
+}
+
+/// Runs CPU work off the async threads; a panic becomes a 500.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "compute_failed",
+            e.to_string(),
+        )
+    })
+}
+
+/// `POST /api/fits/{id}/plan`: compute-optimal N and D for budgets, loss of proposed (N, D).
+async fn plan(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    request: Result<Json<PlanRequest>, JsonRejection>,
+) -> Result<Json<PlanResponse>, ApiError> {
+    let request = body(request)?;
+    let fit = saved(&state, id).await?;
+    if !matches!(fit.law, LawName::Chinchilla | LawName::KaplanNd) {
+        return Err(unsupported(format!(
+            "fit {id} is {}: plans need a chinchilla or kaplan-nd fit",
+            fit.law.as_str()
+        )));
+    }
+    blocking(move || crate::fit::plan::plan(fit.law, &fit.params, &fit.report, &request))
+        .await?
+        .map(Json)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_plan",
+                e.to_string(),
+            )
+        })
+}
+
+/// Most candidates of one `best-schedule` request, and the longest horizon.
+const MAX_CANDIDATES: usize = 50;
+const MAX_HORIZON: usize = 10_000_000;
+
+/// `POST /api/fits/{id}/best-schedule`: candidates ranked by predicted final loss.
+async fn best_schedule(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    request: Result<Json<BestScheduleRequest>, JsonRejection>,
+) -> Result<Json<Vec<RankedSchedule>>, ApiError> {
+    let request = body(request)?;
+    let fit = saved(&state, id).await?;
+    if !fit.law.is_schedule_law() {
+        return Err(unsupported(format!(
+            "fit {id} is {}, which does not predict from a schedule",
+            fit.law.as_str()
+        )));
+    }
+    let invalid_request = |message: String| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_schedule",
+            message,
+        )
+    };
+    if request.candidates.is_empty() || request.candidates.len() > MAX_CANDIDATES {
+        return Err(invalid_request(format!(
+            "give 1 to {MAX_CANDIDATES} candidate schedules ({} given)",
+            request.candidates.len()
+        )));
+    }
+    let mut parsed = Vec::new();
+    for (i, spec) in request.candidates.iter().enumerate() {
+        let schedule: Schedule = spec
+            .parse()
+            .map_err(|e| invalid_request(format!("candidates[{i}] '{spec}': {e}")))?;
+        let step = request.horizon.unwrap_or(schedule.total() as usize);
+        if step == 0 || step > MAX_HORIZON {
+            return Err(invalid_request(format!(
+                "candidates[{i}]: horizon {step} is not in 1..={MAX_HORIZON}"
+            )));
+        }
+        parsed.push((spec.clone(), schedule, step));
+    }
+    let mut ranked = blocking(move || {
+        parsed
+            .into_iter()
+            .map(|(spec, schedule, step)| {
+                let lrs = schedule.to_array_len(step + 1);
+                let point = predict_curve(&fit, &lrs, &[step])
+                    .map_err(|e| format!("'{spec}': {e}"))?
+                    .remove(0);
+                Ok(RankedSchedule {
+                    rank: 0,
+                    schedule: spec,
+                    step,
+                    loss: Estimate {
+                        value: point.loss,
+                        lower: point.lower,
+                        upper: point.upper,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })
+    .await?
+    .map_err(invalid_request)?;
+    ranked.sort_by(|a, b| a.loss.value.total_cmp(&b.loss.value));
+    for (i, r) in ranked.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    Ok(Json(ranked))
 }

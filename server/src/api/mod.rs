@@ -6,6 +6,7 @@
 
 mod error;
 mod fits;
+mod guard;
 mod runs;
 
 use std::path::PathBuf;
@@ -30,6 +31,12 @@ pub struct Config {
     pub limits: Limits,
     /// The built web app (`index.html`, wasm, JS, CSS); `None` serves the API only.
     pub dist: Option<PathBuf>,
+    /// When set, every `/api/*` request needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Longest time an API request may take (uploads get [`Config::upload_timeout`]);
+    /// fits are jobs, so their work is not bound by it.
+    pub timeout: std::time::Duration,
+    pub upload_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -38,6 +45,9 @@ impl Default for Config {
             max_upload_bytes: 256 * 1024 * 1024,
             limits: Limits::default(),
             dist: None,
+            token: None,
+            timeout: std::time::Duration::from_secs(30),
+            upload_timeout: std::time::Duration::from_secs(300),
         }
     }
 }
@@ -62,7 +72,16 @@ pub fn app(store: Store, config: Config) -> Router {
         .route("/health", get(health))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
         .merge(fits::router())
-        .fallback(|| async { ApiError::not_found("no such API route") });
+        .fallback(|| async { ApiError::not_found("no such API route") })
+        // Outermost last: the token is checked before anything else runs.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_token,
+        ));
     let router = Router::new().nest("/api", api).with_state(state);
     match dist {
         Some(dist) => router.fallback_service(

@@ -9,6 +9,7 @@ pub mod laws;
 mod metrics;
 pub mod objective;
 pub mod optimize;
+pub mod plan;
 pub mod predict;
 pub mod prior;
 pub mod problem;

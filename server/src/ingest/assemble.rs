@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use shared::api::Series;
 
 use super::formats::FileAttrs;
-use super::mapping::Mapping;
+use super::mapping::{Mapping, MappingRoles};
 use super::origin::Origin;
 use super::roles::Role;
 use super::{IngestError, Limits, ParsedRun};

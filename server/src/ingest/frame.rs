@@ -13,7 +13,7 @@ use polars::prelude::*;
 
 use super::assemble::Assembler;
 use super::error::excerpt;
-use super::mapping::{Mapping, find_column};
+use super::mapping::{Mapping, MappingRoles, find_column};
 use super::origin::Origin;
 use super::roles::{self, Role};
 use super::{IngestError, IngestErrorKind, Layout};

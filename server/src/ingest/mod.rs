@@ -33,6 +33,7 @@ mod formats;
 mod frame;
 pub mod mapping;
 mod origin;
+mod points;
 pub mod report;
 pub mod roles;
 pub mod samples;
@@ -46,6 +47,7 @@ pub use detect::Format;
 pub use error::{IngestError, IngestErrorKind};
 pub use formats::tfevents;
 pub use mapping::Mapping;
+pub use points::from_points;
 pub use report::Report;
 pub use roles::Role;
 

@@ -56,6 +56,10 @@ const MIGRATIONS: &[&str] = &[
         finished_at TEXT
     );
 ",
+    "
+    ALTER TABLE runs ADD COLUMN schedule TEXT;
+    ALTER TABLE runs ADD COLUMN sources TEXT NOT NULL DEFAULT '{}';
+",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,26 @@ pub enum StoreError {
     NewerSchema { found: usize, known: usize },
     #[error("the store's worker thread failed: {0}")]
     Worker(String),
+}
+
+/// Filters of [`Store::list_runs`]; `None` matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    /// Case-insensitive substring of the run's name.
+    pub name_contains: Option<String>,
+    /// The detected format of the upload, e.g. `csv`.
+    pub format: Option<String>,
+    /// Runs with (`true`) or without (`false`) a learning rate (logged or a schedule).
+    pub has_lr: Option<bool>,
+}
+
+/// What [`Store::delete_run`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunDeletion {
+    Deleted,
+    Missing,
+    /// Kept: these fits use the run (fitted or held out).
+    InUse(Vec<i64>),
 }
 
 /// A cheaply clonable handle; SQLite work runs on tokio's blocking pool.
@@ -124,9 +148,10 @@ impl Store {
                 let lr_source = if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None };
                 let n_points = run.series.get("loss").map_or(0, |s| s.steps.len());
                 let attrs = serde_json::to_string(&run.attrs).unwrap_or_else(|_| "{}".into());
+                let sources = serde_json::to_string(&run.sources).unwrap_or_else(|_| "{}".into());
                 tx.execute(
-                    "INSERT INTO runs (upload_id, name, lr_source, n_points, attrs) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64, attrs],
+                    "INSERT INTO runs (upload_id, name, lr_source, n_points, attrs, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64, attrs, sources],
                 )?;
                 let run_id = tx.last_insert_rowid();
                 for (name, series) in &run.series {
@@ -162,11 +187,20 @@ impl Store {
         .await
     }
 
-    pub async fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        self.with(|conn| {
+    pub async fn list_runs(&self, filter: RunFilter) -> Result<Vec<RunSummary>, StoreError> {
+        self.with(move |conn| {
             let ids: Vec<i64> = conn
-                .prepare("SELECT id FROM runs ORDER BY id")?
-                .query_map([], |r| r.get(0))?
+                .prepare(
+                    "SELECT r.id FROM runs r JOIN uploads u ON u.id = r.upload_id
+                     WHERE (?1 IS NULL OR instr(lower(r.name), lower(?1)) > 0)
+                       AND (?2 IS NULL OR u.format = ?2)
+                       AND (?3 IS NULL OR (r.lr_source = 'logged' OR r.schedule IS NOT NULL) = ?3)
+                     ORDER BY r.id",
+                )?
+                .query_map(
+                    params![filter.name_contains, filter.format, filter.has_lr],
+                    |r| r.get(0),
+                )?
                 .collect::<Result<_, _>>()?;
             Ok(ids
                 .into_iter()
@@ -179,10 +213,56 @@ impl Store {
         .await
     }
 
-    /// Deletes a run and its series; the upload it came from is kept. `false` if absent.
-    pub async fn delete_run(&self, id: i64) -> Result<bool, StoreError> {
-        self.with(move |conn| Ok(conn.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0))
-            .await
+    /// Renames a run and/or sets or clears its schedule; `None` if there is no such run.
+    pub async fn update_run(
+        &self,
+        id: i64,
+        name: Option<String>,
+        schedule: Option<Option<String>>,
+    ) -> Result<Option<RunSummary>, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            if let Some(name) = name {
+                tx.execute("UPDATE runs SET name = ?2 WHERE id = ?1", params![id, name])?;
+            }
+            if let Some(schedule) = schedule {
+                tx.execute(
+                    "UPDATE runs SET schedule = ?2 WHERE id = ?1",
+                    params![id, schedule],
+                )?;
+            }
+            let summary = summary(&tx, id)?;
+            tx.commit()?;
+            Ok(summary)
+        })
+        .await
+    }
+
+    /// Deletes a run and its series unless a fit uses it; the upload it came from is kept.
+    pub async fn delete_run(&self, id: i64) -> Result<RunDeletion, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let users: Vec<i64> = tx
+                .prepare(
+                    "SELECT DISTINCT f.id FROM fits f, json_each(f.request, '$.runs') j WHERE j.value = ?1
+                     UNION
+                     SELECT DISTINCT f.id FROM fits f, json_each(f.request, '$.holdout') j WHERE j.value = ?1
+                     ORDER BY 1",
+                )?
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            if !users.is_empty() {
+                return Ok(RunDeletion::InUse(users));
+            }
+            let deleted = tx.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0;
+            tx.commit()?;
+            Ok(if deleted {
+                RunDeletion::Deleted
+            } else {
+                RunDeletion::Missing
+            })
+        })
+        .await
     }
 
     pub async fn count_runs(&self) -> Result<u64, StoreError> {
@@ -212,7 +292,13 @@ impl Store {
                     ))
                 })?
                 .collect::<Result<_, _>>()?;
-            Ok(Some(RunDetail { summary, points }))
+            let sources: String =
+                conn.query_row("SELECT sources FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
+            Ok(Some(RunDetail {
+                summary,
+                points,
+                sources: serde_json::from_str(&sources).unwrap_or_default(),
+            }))
         })
         .await
     }
@@ -221,10 +307,15 @@ impl Store {
 fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::Error> {
     let row = conn
         .query_row(
-            "SELECT r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source, r.attrs
+            "SELECT r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source, r.attrs, r.schedule
              FROM runs r JOIN uploads u ON u.id = r.upload_id WHERE r.id = ?1",
             [id],
             |r| {
+                let schedule: Option<String> = r.get(7)?;
+                let lr_source = match parse_lr_source(&r.get::<_, String>(5)?) {
+                    LrSource::None if schedule.is_some() => LrSource::Schedule,
+                    logged => logged,
+                };
                 Ok(RunSummary {
                     id,
                     name: r.get(0)?,
@@ -233,8 +324,9 @@ fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::E
                     created_at: r.get(3)?,
                     series: Vec::new(),
                     n_points: r.get::<_, i64>(4)? as u64,
-                    lr_source: parse_lr_source(&r.get::<_, String>(5)?),
+                    lr_source,
                     attrs: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+                    schedule,
                 })
             },
         )
