@@ -1,4 +1,5 @@
-//! In a real browser: pick a CSV with the file button and see its curve in the chart.
+//! In a real browser: pick a CSV with the file button, check the preview's roles, import,
+//! see its curve in the chart; rename and delete the run.
 
 mod common;
 
@@ -38,6 +39,21 @@ async fn uploading_a_csv_plots_its_points() {
         .await
         .unwrap();
     input.send_keys(csv.to_str().unwrap()).await.unwrap();
+    // The preview names the detected roles before anything is stored.
+    let roles = browser
+        .wait_for(
+            "the preview's roles",
+            "const s = Array.from(document.querySelectorAll('#preview select[data-column]'));
+             return s.length === 3 ? Object.fromEntries(s.map(x => [x.dataset.column, x.value])) : null;",
+        )
+        .await;
+    assert_eq!(
+        roles,
+        serde_json::json!({"step": "step", "lr": "lr", "loss": "loss"})
+    );
+    assert_eq!(browser.run_ids().await.len(), 0, "the preview stored runs");
+    browser.screenshot("upload-preview").await;
+    browser.import().await;
 
     browser
         .wait_for(
@@ -91,4 +107,61 @@ async fn uploading_a_csv_plots_its_points() {
         )
         .await;
     browser.screenshot("upload-csv").await;
+
+    // Rename, then delete, from the Runs page.
+    let id = browser.run_ids().await["browser-run"];
+    browser
+        .driver
+        .find(thirtyfour::By::LinkText("Runs"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "the rename button",
+            "return document.querySelector('button[aria-label=\"rename browser-run\"]');",
+        )
+        .await;
+    browser
+        .driver
+        .find(thirtyfour::By::Css(
+            "button[aria-label='rename browser-run']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let field = browser
+        .driver
+        .find(thirtyfour::By::Id(format!("rename-{id}")))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("renamed-run").await.unwrap();
+    field.send_keys(thirtyfour::Key::Enter).await.unwrap();
+    browser
+        .wait_for(
+            "the new name",
+            "return document.getElementById('run-list').innerText.includes('renamed-run');",
+        )
+        .await;
+    assert!(browser.run_ids().await.contains_key("renamed-run"));
+    browser
+        .driver
+        .find(thirtyfour::By::Id(format!("delete-{id}")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "the empty list",
+            "return document.getElementById('run-list').innerText.includes('renamed-run') ? null : true;",
+        )
+        .await;
+    assert!(browser.run_ids().await.is_empty());
 }

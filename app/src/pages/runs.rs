@@ -1,14 +1,16 @@
-//! The Runs page: upload logs (drop or pick), search the runs, tick the ones to plot.
+//! The Runs page: pick or drop logs, check the preview (roles editable), import; search,
+//! tick (multi-select), rename and delete runs.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use shared::api::RunSummary;
+use shared::api::{RunSummary, UploadResponse};
 use web_sys::File;
 
 use crate::api;
 use crate::app::Selection;
 use crate::components::chart::colour;
+use crate::components::preview::Preview;
 use crate::components::upload::UploadZone;
 
 #[component]
@@ -30,32 +32,50 @@ pub fn RunsPage() -> impl IntoView {
     };
     refresh();
 
-    let on_files = Callback::new(move |files: Vec<File>| {
-        if files.is_empty() {
-            return;
-        }
-        busy.set(true);
+    let pending = RwSignal::new_local(Vec::<File>::new());
+    let on_files = Callback::new(move |picked: Vec<File>| {
         error.set(None);
         notes.set(Vec::new());
+        pending.set(picked);
+    });
+    let on_imported = Callback::new(move |response: UploadResponse| {
+        let n = response.runs.len();
+        let mut lines = vec![format!(
+            "Imported {n} run{}.",
+            if n == 1 { "" } else { "s" }
+        )];
+        lines.extend(response.warnings);
+        notes.set(lines);
+        // New uploads are ticked, so Curves shows them at once.
+        selected.update(|s| s.extend(response.runs.iter().map(|r| r.id).take(50)));
+        refresh();
+    });
+    let row_error = RwSignal::new(None::<(i64, String)>);
+    let editing = RwSignal::new(None::<i64>);
+    let rename = move |id: i64, name: String| {
         spawn_local(async move {
-            match api::upload(files).await {
-                Ok(response) => {
-                    let n = response.runs.len();
-                    let mut lines = vec![format!(
-                        "Imported {n} run{}.",
-                        if n == 1 { "" } else { "s" }
-                    )];
-                    lines.extend(response.warnings);
-                    notes.set(lines);
-                    // New uploads are ticked, so Curves shows them at once.
-                    selected.update(|s| s.extend(response.runs.iter().map(|r| r.id).take(50)));
+            match api::rename_run(id, &name).await {
+                Ok(_) => {
+                    editing.set(None);
+                    row_error.set(None);
                     refresh();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => row_error.set(Some((id, e))),
             }
-            busy.set(false);
-        });
-    });
+        })
+    };
+    let delete = move |id: i64| {
+        spawn_local(async move {
+            match api::delete_run(id).await {
+                Ok(()) => {
+                    selected.update(|s| s.retain(|&x| x != id));
+                    row_error.set(None);
+                    refresh();
+                }
+                Err(e) => row_error.set(Some((id, e))),
+            }
+        })
+    };
 
     let visible = move || {
         let q = search.get().to_lowercase();
@@ -91,6 +111,7 @@ pub fn RunsPage() -> impl IntoView {
         <div class="page runs-page">
             <section class="panel">
                 <UploadZone on_files=on_files busy=busy.into()/>
+                <Preview files=pending on_imported=on_imported/>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert" id="upload-error">{move || error.get().unwrap_or_default()}</p>
                 </Show>
@@ -114,19 +135,40 @@ pub fn RunsPage() -> impl IntoView {
                     <p class="empty">"No runs yet: drop a training log above."</p>
                 </Show>
                 <table class="run-table" id="run-list">
-                    <thead><tr><th></th><th>"run"</th><th>"file"</th><th>"format"</th><th>"points"</th><th>"series"</th><th>"LR"</th></tr></thead>
+                    <thead><tr><th></th><th>"run"</th><th>"file"</th><th>"format"</th><th>"points"</th><th>"series"</th><th>"LR"</th><th></th></tr></thead>
                     <tbody>
                         <For each=visible key=|r| r.id let:run>
                             <tr>
                                 <td><input type="checkbox" aria-label=format!("tick {}", run.name)
                                     prop:checked=move || selected.get().contains(&run.id)
                                     on:change=move |_| toggle(run.id)/></td>
-                                <td><span class="swatch" style=format!("background:{}", colour(run.id))></span>{run.name.clone()}</td>
+                                <td>
+                                    <span class="swatch" style=format!("background:{}", colour(run.id))></span>
+                                    {
+                                        let name = run.name.clone();
+                                        move || if editing.get() == Some(run.id) {
+                                            view! {
+                                                <input id=format!("rename-{}", run.id) aria-label="new name" prop:value=name.clone()
+                                                    on:keydown=move |ev| {
+                                                        if ev.key() == "Enter" { rename(run.id, event_target_value(&ev)) }
+                                                        if ev.key() == "Escape" { editing.set(None) }
+                                                    }/>
+                                            }.into_any()
+                                        } else {
+                                            view! { <span class="run-name">{name.clone()}</span> }.into_any()
+                                        }
+                                    }
+                                    {move || row_error.get().filter(|(id, _)| *id == run.id).map(|(_, e)| view! { <p class="error" role="alert">{e}</p> })}
+                                </td>
                                 <td class="meta">{run.file_name.clone()}</td>
                                 <td class="meta">{run.format.clone()}</td>
                                 <td class="num">{run.n_points}</td>
                                 <td class="meta">{run.series.join(", ")}</td>
                                 <td class="meta">{format!("{:?}", run.lr_source).to_lowercase()}</td>
+                                <td class="actions">
+                                    <button class="small" aria-label=format!("rename {}", run.name) on:click=move |_| editing.set(Some(run.id))>"rename"</button>
+                                    <button class="small" id=format!("delete-{}", run.id) aria-label=format!("delete {}", run.name) on:click=move |_| delete(run.id)>"delete"</button>
+                                </td>
                             </tr>
                         </For>
                     </tbody>

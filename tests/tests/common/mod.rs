@@ -228,6 +228,7 @@ impl Browser {
         let list: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         let input = self.driver.find(By::Id("file-input")).await.unwrap();
         input.send_keys(list.join("\n")).await.unwrap();
+        self.import().await;
         self.wait_for(
             "the import",
             "const n = document.getElementById('upload-notes'); const e = document.getElementById('upload-error');
@@ -235,6 +236,24 @@ impl Browser {
              return n && n.innerText.includes('Imported') ? n.innerText : null;",
         )
         .await;
+    }
+
+    /// Waits for the preview of picked files and clicks its Import button.
+    pub async fn import(&self) {
+        self.wait_for(
+            "the preview",
+            "const b = document.getElementById('import'); const e = document.getElementById('upload-error');
+             if (e) return 'error: ' + e.innerText;
+             return b && !b.disabled && document.querySelector('#preview .preview-file') !== null;",
+        )
+        .await;
+        self.driver
+            .find(By::Id("import"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 
     /// Sets an input's value as if typed (fires `input` and `change`).
