@@ -225,7 +225,11 @@ impl Browser {
             "return document.getElementById('file-input') !== null",
         )
         .await;
-        let list: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        // chromedriver wants canonical paths (no `..`).
+        let list: Vec<String> = files
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap().display().to_string())
+            .collect();
         let input = self.driver.find(By::Id("file-input")).await.unwrap();
         input.send_keys(list.join("\n")).await.unwrap();
         self.import().await;
