@@ -34,7 +34,7 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
         .goto(format!("{}/forecast?fit={id}", server.url))
         .await
         .unwrap();
-    let final_of = "const f = document.getElementById('cand-0-final'); const c = document.getElementById('forecast-chart');
+    let final_of = "const f = document.getElementById('cand-0-result'); const c = document.getElementById('forecast-chart');
                     const t = c && c.data && c.data.find(t => t.name === 'candidate 1');
                     return f && t && parseFloat(f.innerText) > 0 ? { text: f.innerText, y: t.y, x: t.x } : null;";
     let before = browser.wait_for("the first forecast", final_of).await;
@@ -51,7 +51,7 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
     // Candidate 1 is a cosine to 3e-5; decaying only to 1e-4 ends at a higher loss.
     browser.set_value("cand-0-final", "1e-4").await;
     let script = format!(
-        "const f = document.getElementById('cand-0-final');
+        "const f = document.getElementById('cand-0-result');
          return f && f.innerText !== {:?} ? true : null;",
         before["text"].as_str().unwrap()
     );
@@ -105,7 +105,7 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
     let message = browser
         .wait_for(
             "the field error",
-            "const f = document.getElementById('cand-0-final'); return f && isNaN(parseFloat(f.innerText)) && f.innerText;",
+            "const f = document.getElementById('cand-0-result'); return f && isNaN(parseFloat(f.innerText)) && f.innerText;",
         )
         .await;
     assert!(message.as_str().unwrap().contains("warmup"), "{message}");

@@ -40,6 +40,12 @@ async fn budget_box_reads_a_compute_optimal_plan() {
         .goto(format!("{}/scaling?fit={id}", server.url))
         .await
         .unwrap();
+    browser
+        .wait_for(
+            "the budget box",
+            "return document.getElementById('budget') !== null;",
+        )
+        .await;
     browser.set_value("budget", "1e22").await;
     let plan = browser
         .wait_for(

@@ -307,7 +307,7 @@ pub fn ForecastPage() -> impl IntoView {
                                         <option value="geometric">"geometric"</option>
                                     </select>
                                 </td>
-                                <td class="num" id=format!("cand-{i}-final")>
+                                <td class="num" id=format!("cand-{i}-result")>
                                     {move || results.with(|r| match r.as_ref().and_then(|r| r.get(i)) {
                                         Some(Ok(f)) => f.loss.last().map(|v| format!("{v:.4}")).unwrap_or_default(),
                                         Some(Err(e)) => e.clone(),

@@ -137,7 +137,7 @@ pub fn RunsPage() -> impl IntoView {
                 <table class="run-table" id="run-list">
                     <thead><tr><th></th><th>"run"</th><th>"file"</th><th>"format"</th><th>"points"</th><th>"series"</th><th>"LR"</th><th></th></tr></thead>
                     <tbody>
-                        <For each=visible key=|r| r.id let:run>
+                        <For each=visible key=|r| (r.id, r.name.clone()) let:run>
                             <tr>
                                 <td><input type="checkbox" aria-label=format!("tick {}", run.name)
                                     prop:checked=move || selected.get().contains(&run.id)
