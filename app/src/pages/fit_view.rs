@@ -85,7 +85,9 @@ fn curves_figure(fit: &FitDetail, runs: &[RunDetail]) -> Result<Figure, String> 
         let loss = &run.points["loss"];
         let steps: Vec<usize> = loss.steps.iter().map(|&s| s.max(0.0) as usize).collect();
         let every = (lrs.len() / 800).max(1);
-        let grid: Vec<usize> = (every..lrs.len()).step_by(every).collect();
+        // From the first logged step: the law's early values (steps into warmup) dwarf the data.
+        let first = steps.first().copied().unwrap_or(0).max(every);
+        let grid: Vec<usize> = (first..lrs.len()).step_by(every).collect();
         let law =
             schedule_law(&fit.request.law, settings, &lrs, &grid).map_err(|e| e.to_string())?;
         let curve =

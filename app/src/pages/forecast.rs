@@ -62,7 +62,9 @@ fn forecast(fit: &FitDetail, c: &Candidate) -> Result<Forecast, String> {
     }
     let lrs = schedule.to_array();
     let every = (lrs.len() / 400).max(1);
-    let steps: Vec<usize> = (every..lrs.len()).step_by(every).collect();
+    // From the end of warmup: the law's values during warmup dwarf the rest of the curve.
+    let first = (schedule.warmup() as usize).div_ceil(every).max(1) * every;
+    let steps: Vec<usize> = (first..lrs.len()).step_by(every).collect();
     let law = schedule_law(
         &fit.request.law,
         CurveSettings::from_json(&report.settings),
