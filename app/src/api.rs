@@ -2,8 +2,12 @@
 //! error answer becomes a readable message.
 
 use gloo_net::http::{Request, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::api::{ErrorResponse, RunDetail, RunSummary, UploadResponse};
+use shared::api::{
+    ErrorResponse, FitDetail, FitRequest, FitSummary, IngestReport, Mapping, RunDetail, RunSummary,
+    UploadResponse,
+};
 use web_sys::{File, FormData};
 
 /// A failed call, as a sentence to show next to what caused it.
@@ -17,16 +21,72 @@ pub async fn get_run(id: i64) -> ApiResult<RunDetail> {
     decode(Request::get(&format!("/api/runs/{id}")).send().await).await
 }
 
-/// Uploads files as one multipart request.
-pub async fn upload(files: Vec<File>) -> ApiResult<UploadResponse> {
+/// The files and the user's mapping (when not empty) as one multipart form.
+fn form(files: &[File], mapping: &Mapping) -> ApiResult<FormData> {
     let form = FormData::new().map_err(|_| "the browser cannot build a form".to_string())?;
-    for file in &files {
+    for file in files {
         form.append_with_blob_and_filename("file", file, &file.name())
             .map_err(|_| format!("cannot attach {}", file.name()))?;
     }
-    let request = Request::post("/api/runs")
-        .body(form)
+    if !mapping.is_empty() {
+        let json = serde_json::to_string(mapping).map_err(|e| e.to_string())?;
+        form.append_with_str("mapping", &json)
+            .map_err(|_| "cannot attach the column mapping".to_string())?;
+    }
+    Ok(form)
+}
+
+/// What the server would read from the files with this mapping, without storing.
+pub async fn preview(files: &[File], mapping: &Mapping) -> ApiResult<IngestReport> {
+    let request = Request::post("/api/runs/preview")
+        .body(form(files, mapping)?)
         .map_err(|e| e.to_string())?;
+    decode(request.send().await).await
+}
+
+/// Imports files (one multipart request) with the user's mapping.
+pub async fn upload(files: &[File], mapping: &Mapping) -> ApiResult<UploadResponse> {
+    let request = Request::post("/api/runs")
+        .body(form(files, mapping)?)
+        .map_err(|e| e.to_string())?;
+    decode(request.send().await).await
+}
+
+pub async fn rename_run(id: i64, name: &str) -> ApiResult<RunSummary> {
+    // Only the name: a serialised `RunPatch` would send `"schedule": null` (= clear it).
+    let patch = serde_json::json!({ "name": name });
+    let request = Request::patch(&format!("/api/runs/{id}"))
+        .json(&patch)
+        .map_err(|e| format!("cannot encode the request: {e}"))?;
+    decode(request.send().await).await
+}
+
+/// Deletes a run (refused while a fit uses it).
+pub async fn delete_run(id: i64) -> ApiResult<()> {
+    let response = Request::delete(&format!("/api/runs/{id}")).send().await;
+    match response {
+        Ok(r) if r.ok() => Ok(()),
+        other => decode::<serde_json::Value>(other).await.map(|_| ()),
+    }
+}
+
+pub async fn list_fits() -> ApiResult<Vec<FitSummary>> {
+    decode(Request::get("/api/fits").send().await).await
+}
+
+pub async fn get_fit(id: i64) -> ApiResult<FitDetail> {
+    decode(Request::get(&format!("/api/fits/{id}")).send().await).await
+}
+
+/// Starts a fit (a job); poll it with [`get_fit`].
+pub async fn create_fit(request: &FitRequest) -> ApiResult<FitSummary> {
+    post_json("/api/fits", request).await
+}
+
+async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+    let request = Request::post(url)
+        .json(body)
+        .map_err(|e| format!("cannot encode the request: {e}"))?;
     decode(request.send().await).await
 }
 

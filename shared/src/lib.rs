@@ -1,6 +1,8 @@
 //! `shared`: what both the server and the browser app need.
 //!
 //! - [`api`]: the serde types of the JSON API, the only wire format.
+//! - [`display`]: smoothing, downsampling and export tables of the app's charts;
+//!   [`forecast`]: a saved schedule-law fit under any schedule, with its band.
 //! - the pure law and schedule math (no IO, no threads), so that the browser can
 //!   forecast instantly with exactly the code the server fits with.
 //!
@@ -8,5 +10,7 @@
 
 pub mod api;
 mod api_ingest;
+pub mod display;
+pub mod forecast;
 pub mod laws;
 pub mod schedule;

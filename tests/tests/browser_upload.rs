@@ -1,4 +1,5 @@
-//! In a real browser: pick a CSV with the file button and see its curve in the chart.
+//! In a real browser: pick a CSV with the file button, check the preview's roles, import,
+//! see its curve in the chart; rename and delete the run.
 
 mod common;
 
@@ -8,7 +9,11 @@ use common::{start_browser, start_server};
 async fn uploading_a_csv_plots_its_points() {
     let server = start_server().await;
     let browser = start_browser().await;
-    browser.driver.goto(&server.url).await.unwrap();
+    browser
+        .driver
+        .goto(format!("{}/runs", server.url))
+        .await
+        .unwrap();
     browser
         .wait_for(
             "the app",
@@ -34,8 +39,46 @@ async fn uploading_a_csv_plots_its_points() {
         .await
         .unwrap();
     input.send_keys(csv.to_str().unwrap()).await.unwrap();
+    // The preview names the detected roles before anything is stored.
+    let roles = browser
+        .wait_for(
+            "the preview's roles",
+            "const s = Array.from(document.querySelectorAll('#preview select[data-column]'));
+             return s.length === 3 ? Object.fromEntries(s.map(x => [x.dataset.column, x.value])) : null;",
+        )
+        .await;
+    assert_eq!(
+        roles,
+        serde_json::json!({"step": "step", "lr": "lr", "loss": "loss"})
+    );
+    assert_eq!(browser.run_ids().await.len(), 0, "the preview stored runs");
+    browser.screenshot("upload-preview").await;
+    browser.import().await;
 
-    // The chart holds one trace named after the file with all 250 points.
+    browser
+        .wait_for(
+            "the import",
+            "const n = document.getElementById('upload-notes'); return n && n.innerText.includes('Imported');",
+        )
+        .await;
+    // The run is listed on the Runs page, ticked; the Curves page plots it.
+    let listed = browser
+        .wait_for(
+            "the run list",
+            "return document.getElementById('run-list').innerText",
+        )
+        .await;
+    assert!(listed.as_str().unwrap().contains("browser-run"), "{listed}");
+    browser
+        .driver
+        .find(thirtyfour::By::LinkText("Curves"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The chart holds the (smoothed, debiased: first point unchanged) trace named after
+    // the file with all 250 points.
     let trace = browser
         .wait_for(
             "the uploaded curve",
@@ -47,14 +90,6 @@ async fn uploading_a_csv_plots_its_points() {
     assert_eq!(trace["n"], 250);
     assert_eq!(trace["last_x"], 2500.0);
     assert!((trace["first"].as_f64().unwrap() - 10.5).abs() < 1e-12);
-    // And the run is listed.
-    let listed = browser
-        .wait_for(
-            "the run list",
-            "return document.getElementById('run-list').innerText",
-        )
-        .await;
-    assert!(listed.as_str().unwrap().contains("browser-run"), "{listed}");
 
     // The log-x toggle switches the axis type.
     browser
@@ -72,4 +107,61 @@ async fn uploading_a_csv_plots_its_points() {
         )
         .await;
     browser.screenshot("upload-csv").await;
+
+    // Rename, then delete, from the Runs page.
+    let id = browser.run_ids().await["browser-run"];
+    browser
+        .driver
+        .find(thirtyfour::By::LinkText("Runs"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "the rename button",
+            "return document.querySelector('button[aria-label=\"rename browser-run\"]');",
+        )
+        .await;
+    browser
+        .driver
+        .find(thirtyfour::By::Css(
+            "button[aria-label='rename browser-run']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let field = browser
+        .driver
+        .find(thirtyfour::By::Id(format!("rename-{id}")))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("renamed-run").await.unwrap();
+    field.send_keys(thirtyfour::Key::Enter).await.unwrap();
+    browser
+        .wait_for(
+            "the new name",
+            "return document.getElementById('run-list').innerText.includes('renamed-run');",
+        )
+        .await;
+    assert!(browser.run_ids().await.contains_key("renamed-run"));
+    browser
+        .driver
+        .find(thirtyfour::By::Id(format!("delete-{id}")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "the empty list",
+            "return document.getElementById('run-list').innerText.includes('renamed-run') ? null : true;",
+        )
+        .await;
+    assert!(browser.run_ids().await.is_empty());
 }

@@ -1,4 +1,5 @@
 //! Reusable components.
 
 pub mod chart;
+pub mod preview;
 pub mod upload;

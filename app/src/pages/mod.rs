@@ -1,3 +1,8 @@
-//! Pages of the app.
+//! Pages of the app, one per route.
 
+pub mod curves;
+pub mod fit_new;
+pub mod fit_view;
+pub mod forecast;
 pub mod runs;
+pub mod scaling;

@@ -51,6 +51,8 @@ pub async fn start_server() -> TestServer {
 /// when the test fails.
 pub struct Browser {
     pub driver: WebDriver,
+    /// Where the browser saves downloads (exports).
+    pub downloads: PathBuf,
     chromedriver: Child,
     _profile: tempfile::TempDir,
 }
@@ -93,6 +95,16 @@ pub async fn start_browser() -> Browser {
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
         .unwrap();
+    let downloads = profile.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    caps.add_experimental_option(
+        "prefs",
+        serde_json::json!({
+            "download.default_directory": downloads.display().to_string(),
+            "download.prompt_for_download": false,
+        }),
+    )
+    .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let driver = loop {
@@ -104,6 +116,7 @@ pub async fn start_browser() -> Browser {
     };
     Browser {
         driver,
+        downloads,
         chromedriver,
         _profile: profile,
     }
@@ -131,6 +144,134 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Calls the API from the page (same origin) and returns the JSON answer.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.driver
+            .execute(
+                "const init = { method: arguments[1], headers: { 'content-type': 'application/json' } };
+                 if (arguments[2] !== null) init.body = JSON.stringify(arguments[2]);
+                 return fetch(arguments[0], init).then(r => r.json());",
+                vec![serde_json::json!(path), serde_json::json!(method), body.unwrap_or(serde_json::Value::Null)],
+            )
+            .await
+            .unwrap()
+            .json()
+            .clone()
+    }
+
+    /// Run ids by name, from the API.
+    pub async fn run_ids(&self) -> std::collections::HashMap<String, i64> {
+        let runs = self.api("GET", "/api/runs", None).await;
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    r["id"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// Starts a fit through the API and waits (up to 5 minutes) until it is done.
+    pub async fn fit_done(&self, request: serde_json::Value) -> serde_json::Value {
+        let created = self.api("POST", "/api/fits", Some(request)).await;
+        let id = created["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("fit refused: {created}"));
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let fit = self.api("GET", &format!("/api/fits/{id}"), None).await;
+            match fit["status"].as_str() {
+                Some("done") => return fit,
+                Some("queued" | "running") if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                _ => panic!("fit {id} did not finish: {fit}"),
+            }
+        }
+    }
+
+    /// Waits for a finished download named `name` and returns its text.
+    pub async fn downloaded(&self, name: &str) -> String {
+        let path = self.downloads.join(name);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && !text.is_empty()
+            {
+                return text;
+            }
+            if Instant::now() > deadline {
+                panic!("no download {name} in {}", self.downloads.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Picks `files` with the upload button of the Runs page and waits for the import.
+    pub async fn upload(&self, base: &str, files: &[PathBuf]) {
+        self.driver.goto(format!("{base}/runs")).await.unwrap();
+        self.wait_for(
+            "the upload button",
+            "return document.getElementById('file-input') !== null",
+        )
+        .await;
+        // chromedriver wants canonical paths (no `..`).
+        let list: Vec<String> = files
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap().display().to_string())
+            .collect();
+        let input = self.driver.find(By::Id("file-input")).await.unwrap();
+        input.send_keys(list.join("\n")).await.unwrap();
+        self.import().await;
+        self.wait_for(
+            "the import",
+            "const n = document.getElementById('upload-notes'); const e = document.getElementById('upload-error');
+             if (e) return 'error: ' + e.innerText;
+             return n && n.innerText.includes('Imported') ? n.innerText : null;",
+        )
+        .await;
+    }
+
+    /// Waits for the preview of picked files and clicks its Import button.
+    pub async fn import(&self) {
+        self.wait_for(
+            "the preview",
+            "const b = document.getElementById('import'); const e = document.getElementById('upload-error');
+             if (e) return 'error: ' + e.innerText;
+             return b && !b.disabled && document.querySelector('#preview .preview-file') !== null;",
+        )
+        .await;
+        self.driver
+            .find(By::Id("import"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Sets an input's value as if typed (fires `input` and `change`).
+    pub async fn set_value(&self, id: &str, value: &str) {
+        self.driver
+            .execute(
+                "const el = document.getElementById(arguments[0]);
+                 el.value = arguments[1];
+                 el.dispatchEvent(new Event('input', { bubbles: true }));
+                 el.dispatchEvent(new Event('change', { bubbles: true }));",
+                vec![serde_json::json!(id), serde_json::json!(value)],
+            )
+            .await
+            .unwrap();
     }
 
     /// Saves what the user sees under `target/screenshots/NAME.png`.

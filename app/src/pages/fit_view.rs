@@ -1,0 +1,356 @@
+//! A fit's own page (`/fits/{id}`, shareable): progress while it runs, then the
+//! parameter table, per-run metrics (fitted and held out), the data with the fitted
+//! curve and its bootstrap band, the residuals in a linked panel, and the text report.
+//! Curves are computed in the browser by the `shared` law code the server fitted with.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use shared::api::{FitDetail, FitStatus, RunDetail, RunMetrics};
+use shared::display::{Table, interpolate};
+use shared::forecast::{CurveSettings, predict, schedule_law};
+use shared::schedule::{BeforeFirst, Schedule, reconstruct};
+
+use crate::api;
+use crate::components::chart::{Chart, Figure, Style, Trace, colour};
+
+/// Resolves after `ms` milliseconds (polling interval).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn fmt(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e5).contains(&v.abs()) {
+        format!("{v:.5}")
+    } else {
+        format!("{v:.4e}")
+    }
+}
+
+/// Per-step learning rates of a run, as the server builds them for the fit.
+fn lrs_of(fit: &FitDetail, run: &RunDetail) -> Result<Vec<f64>, String> {
+    let loss = run.points.get("loss").ok_or("no loss series")?;
+    let len = loss.steps.last().map_or(0, |s| s.max(0.0) as usize + 1);
+    if let Some(text) = fit
+        .request
+        .options
+        .schedules
+        .get(&run.summary.id.to_string())
+    {
+        let schedule: Schedule = text.parse().map_err(|e| format!("{e}"))?;
+        return Ok(schedule.to_array_len(len.max(schedule.total() as usize)));
+    }
+    let lr = run.points.get("lr").ok_or("no learning rate")?;
+    let points: Vec<(u64, f64)> = lr
+        .steps
+        .iter()
+        .zip(&lr.values)
+        .map(|(&s, &v)| (s.max(0.0) as u64, v))
+        .collect();
+    reconstruct(&points, len, BeforeFirst::RampFromZero).map_err(|e| e.to_string())
+}
+
+/// The chart of a finished schedule-law fit: data, fitted curves, bands, residuals.
+fn curves_figure(fit: &FitDetail, runs: &[RunDetail]) -> Result<Figure, String> {
+    let (Some(report), Some(params)) = (&fit.report, &fit.params) else {
+        return Err("the fit has no parameters".into());
+    };
+    let settings = CurveSettings::from_json(&report.settings);
+    let samples = report
+        .bootstrap
+        .as_ref()
+        .map(|b| b.samples.clone())
+        .unwrap_or_default();
+    let mut traces = Vec::new();
+    let mut residuals = Vec::new();
+    let mut rows = Vec::new();
+    for run in runs {
+        let id = run.summary.id;
+        let held = fit.request.holdout.contains(&id);
+        let name = format!(
+            "{}{}",
+            run.summary.name,
+            if held { " (held out)" } else { "" }
+        );
+        let lrs = lrs_of(fit, run).map_err(|e| format!("run {}: {e}", run.summary.name))?;
+        let loss = &run.points["loss"];
+        let steps: Vec<usize> = loss.steps.iter().map(|&s| s.max(0.0) as usize).collect();
+        let every = (lrs.len() / 800).max(1);
+        // From the first logged step: the law's early values (steps into warmup) dwarf the data.
+        let first = steps.first().copied().unwrap_or(0).max(every);
+        let grid: Vec<usize> = (first..lrs.len()).step_by(every).collect();
+        let law =
+            schedule_law(&fit.request.law, settings, &lrs, &grid).map_err(|e| e.to_string())?;
+        let curve =
+            predict(law.as_ref(), params, &samples, report.ci_level).map_err(|e| e.to_string())?;
+        let at_data = schedule_law(&fit.request.law, settings, &lrs, &steps)
+            .and_then(|l| l.predict(params))
+            .map_err(|e| e.to_string())?;
+        let grid_x: Vec<f64> = grid.iter().map(|&s| s as f64).collect();
+        let c = colour(id);
+        if let (Some(lo), Some(hi)) = (&curve.lower, &curve.upper) {
+            traces.push(
+                Trace::line(
+                    format!("{name} band"),
+                    grid_x.clone(),
+                    hi.clone(),
+                    c.clone(),
+                )
+                .with_style(Style::Band { lower: lo.clone() })
+                .hidden_in_legend(),
+            );
+        }
+        traces.push(
+            Trace::line(
+                format!("{name} data"),
+                loss.steps.clone(),
+                loss.values.clone(),
+                c.clone(),
+            )
+            .with_style(Style::Markers { size: 4.0 }),
+        );
+        traces.push(
+            Trace::line(
+                format!("{name} fit"),
+                grid_x.clone(),
+                curve.loss.clone(),
+                c.clone(),
+            )
+            .with_style(Style::Line {
+                width: 2.0,
+                faint: false,
+                dash: held,
+            }),
+        );
+        let res: Vec<f64> = loss
+            .values
+            .iter()
+            .zip(&at_data)
+            .map(|(y, p)| y - p)
+            .collect();
+        residuals.push(
+            Trace::line(
+                format!("{name} residual"),
+                loss.steps.clone(),
+                res.clone(),
+                c,
+            )
+            .with_style(Style::Markers { size: 3.0 })
+            .in_lower()
+            .hidden_in_legend(),
+        );
+        for i in 0..steps.len() {
+            let band = |b: &Option<Vec<f64>>| {
+                b.as_ref()
+                    .and_then(|b| interpolate(&grid_x, b, loss.steps[i]))
+                    .unwrap_or(f64::NAN)
+            };
+            rows.push((
+                run.summary.name.clone(),
+                vec![
+                    loss.steps[i],
+                    loss.values[i],
+                    at_data[i],
+                    res[i],
+                    band(&curve.lower),
+                    band(&curve.upper),
+                ],
+            ));
+        }
+    }
+    traces.extend(residuals);
+    Ok(Figure {
+        traces,
+        x_title: "step".into(),
+        y_title: "loss".into(),
+        lower_title: Some("residual".into()),
+        revision: format!("fit-{}", fit.summary.id),
+        table: Table {
+            columns: [
+                "run", "step", "loss", "fitted", "residual", "lower", "upper",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows,
+        },
+        ..Default::default()
+    })
+}
+
+#[component]
+pub fn FitPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let fit = RwSignal::new(None::<FitDetail>);
+    let runs = RwSignal::new(Vec::<RunDetail>::new());
+    let error = RwSignal::new(None::<String>);
+    let polls = RwSignal::new(0u32);
+    let alive = Arc::new(AtomicBool::new(true));
+    let alive2 = alive.clone();
+    on_cleanup(move || alive2.store(false, Ordering::Relaxed));
+
+    Effect::new(move |_| {
+        let Some(id) = id() else {
+            error.set(Some("this address names no fit: /fits/NUMBER".into()));
+            return;
+        };
+        let alive = alive.clone();
+        spawn_local(async move {
+            loop {
+                match api::get_fit(id).await {
+                    Ok(detail) => {
+                        let status = detail.summary.status;
+                        let done = status == FitStatus::Done;
+                        let ids: Vec<i64> = detail
+                            .request
+                            .runs
+                            .iter()
+                            .chain(&detail.request.holdout)
+                            .copied()
+                            .collect();
+                        let schedule_law =
+                            matches!(detail.request.law.as_str(), "momentum" | "multipower");
+                        fit.set(Some(detail));
+                        if !matches!(status, FitStatus::Queued | FitStatus::Running) {
+                            if done && schedule_law {
+                                let mut loaded = Vec::new();
+                                for rid in ids {
+                                    match api::get_run(rid).await {
+                                        Ok(r) => loaded.push(r),
+                                        Err(e) => error.set(Some(format!("run {rid}: {e}"))),
+                                    }
+                                }
+                                runs.set(loaded);
+                            }
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        error.set(Some(e));
+                        break;
+                    }
+                }
+                if !alive.load(Ordering::Relaxed) {
+                    break;
+                }
+                polls.update(|n| *n += 1);
+                sleep(400).await;
+            }
+        });
+    });
+
+    let figure_result = Memo::new(move |_| {
+        let f = fit.get()?;
+        let r = runs.get();
+        if r.is_empty() {
+            return None;
+        }
+        Some(curves_figure(&f, &r))
+    });
+    let figure = Signal::derive(move || match figure_result.get() {
+        Some(Ok(f)) => f,
+        _ => Figure::default(),
+    });
+    let status = move || fit.with(|f| f.as_ref().map(|f| f.summary.status));
+    let report = move || fit.with(|f| f.as_ref().and_then(|f| f.report.clone()));
+
+    let metrics_rows = move |rows: Vec<RunMetrics>, role: &'static str| {
+        rows.into_iter()
+            .map(|m| {
+                view! {
+                    <tr>
+                        <td>{m.run}</td><td>{role}</td><td class="num">{m.n_points}</td>
+                        <td class="num">{m.r2.map(fmt).unwrap_or_else(|| "-".into())}</td>
+                        <td class="num">{fmt(m.rmse)}</td>
+                        <td class="num">{format!("{:.3}%", 100.0 * m.mean_rel_error)}</td>
+                        <td class="num">{format!("{:.3}%", 100.0 * m.worst_rel_error)}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <div class="page fit-page">
+            <section class="panel">
+                <div class="toolbar">
+                    <h2>{move || format!("Fit {}", id().map(|i| i.to_string()).unwrap_or_default())}</h2>
+                    <span class="meta">{move || fit.with(|f| f.as_ref().map(|f| f.request.law.clone()).unwrap_or_default())}</span>
+                    <span id="fit-status" class=move || format!("status {}", status().map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default())>
+                        {move || status().map(|s| format!("{s:?}").to_lowercase()).unwrap_or_else(|| "loading".into())}
+                    </span>
+                    <Show when=move || matches!(status(), Some(FitStatus::Queued | FitStatus::Running))>
+                        <span class="progress" role="status">
+                            <span class="spinner"></span>
+                            {move || format!("fitting... {:.1} s", polls.get() as f64 * 0.4)}
+                        </span>
+                    </Show>
+                    <span class="meta">"This page's address is the fit's link: share it to show this fit."</span>
+                </div>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <Show when=move || fit.with(|f| f.as_ref().and_then(|f| f.summary.error.clone()).is_some())>
+                    <p class="error" role="alert" id="fit-failure">{move || fit.with(|f| f.as_ref().and_then(|f| f.summary.error.clone()).unwrap_or_default())}</p>
+                </Show>
+                <Show when=move || report().is_some()>
+                    <h3>"Parameters"</h3>
+                    <table class="data-table" id="param-table">
+                        <thead><tr><th>"name"</th><th>"value"</th><th>"stderr"</th><th>{move || report().map(|r| format!("{:.0}% CI", 100.0 * r.ci_level)).unwrap_or_default()}</th><th>"meaning"</th></tr></thead>
+                        <tbody>
+                            {move || report().map(|r| r.params.into_iter().map(|p| view! {
+                                <tr>
+                                    <td>{p.name.clone()}{if p.fixed { " (fixed)" } else { "" }}</td>
+                                    <td class="num" data-param=p.name.clone()>{fmt(p.value)}</td>
+                                    <td class="num">{p.stderr.map(fmt).unwrap_or_else(|| p.stderr_missing.clone().unwrap_or_else(|| "-".into()))}</td>
+                                    <td class="num">{p.ci.map(|[a, b]| format!("[{}, {}]", fmt(a), fmt(b))).unwrap_or_else(|| "-".into())}</td>
+                                    <td class="meta">{p.meaning.clone()}</td>
+                                </tr>
+                            }).collect_view())}
+                        </tbody>
+                    </table>
+                    <h3>"Per-run errors"</h3>
+                    <table class="data-table" id="metrics-table">
+                        <thead><tr><th>"run"</th><th>"role"</th><th>"points"</th><th>"R²"</th><th>"RMSE"</th><th>"mean rel. error"</th><th>"worst rel. error"</th></tr></thead>
+                        <tbody>
+                            {move || report().map(|r| view! { {metrics_rows(r.train, "fitted")} {metrics_rows(r.holdout, "held out")} })}
+                        </tbody>
+                    </table>
+                    <ul class="notes">
+                        {move || report().map(|r| r.warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view())}
+                    </ul>
+                </Show>
+            </section>
+            <Show when=move || figure_result.with(|f| f.is_some())>
+                <section class="panel">
+                    <h3>"Data, fitted curves (dashed: held out) and residuals"</h3>
+                    <Show when=move || figure_result.with(|f| matches!(f, Some(Err(_))))>
+                        <p class="error" role="alert">{move || figure_result.with(|f| match f { Some(Err(e)) => e.clone(), _ => String::new() })}</p>
+                    </Show>
+                    <Chart figure=figure id="fit-chart"/>
+                </section>
+            </Show>
+            <Show when=move || fit.with(|f| f.as_ref().is_some_and(|f| f.request.law == "chinchilla" && f.summary.status == FitStatus::Done))>
+                <p class="panel"><A href=move || format!("/scaling?fit={}", id().unwrap_or_default())>"Compute-optimal plan from this fit"</A></p>
+            </Show>
+            <Show when=move || fit.with(|f| f.as_ref().is_some_and(|f| matches!(f.request.law.as_str(), "momentum" | "multipower") && f.summary.status == FitStatus::Done))>
+                <p class="panel"><A href=move || format!("/forecast?fit={}", id().unwrap_or_default())>"Forecast other schedules with this fit"</A></p>
+            </Show>
+            <Show when=move || fit.with(|f| f.as_ref().and_then(|f| f.report_text.clone()).is_some())>
+                <section class="panel">
+                    <h3>"Report"</h3>
+                    <pre id="report-text" class="report">{move || fit.with(|f| f.as_ref().and_then(|f| f.report_text.clone()).unwrap_or_default())}</pre>
+                </section>
+            </Show>
+        </div>
+    }
+}

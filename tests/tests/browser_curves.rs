@@ -1,0 +1,115 @@
+//! In a real browser, on the published multi-power-law runs (csv_100): the Curves page
+//! smooths with TensorBoard's debiased EMA, draws the LR in a linked panel, keeps the
+//! zoom across a smoothing change, and exports as CSV exactly the API's values.
+
+mod common;
+
+use common::{start_browser, start_server};
+use shared::display::debiased_ema;
+
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/multipowerlaw/csv_100"
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn curves_smooth_zoom_and_export_the_api_values() {
+    let server = start_server().await;
+    let browser = start_browser().await;
+    let files: Vec<_> = ["cosine_24000", "constant_24000", "wsdcon_3"]
+        .iter()
+        .map(|n| std::path::Path::new(DATA).join(format!("{n}.csv")))
+        .collect();
+    browser.upload(&server.url, &files).await;
+    let ids = browser.run_ids().await;
+    assert_eq!(ids.len(), 3, "{ids:?}");
+
+    browser
+        .driver
+        .find(thirtyfour::By::LinkText("Curves"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "three curves with their LR panel",
+            "const c = document.getElementById('loss-chart');
+             return c && c.data && c.layout.yaxis2 && c.data.filter(t => t.yaxis === 'y2').length === 3
+                 && c.data.filter(t => !t.name.endsWith('(raw)') && t.yaxis !== 'y2').length === 3;",
+        )
+        .await;
+
+    // Zoom in, then change the smoothing: the zoom stays, the values follow the slider.
+    browser
+        .driver
+        .execute(
+            "Plotly.relayout(document.getElementById('loss-chart'), { 'xaxis.range': [5000, 15000] });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.set_value("smoothing", "0.9").await;
+    let cosine = ids["cosine_24000"];
+    let api = browser
+        .api("GET", &format!("/api/runs/{cosine}"), None)
+        .await;
+    let values: Vec<f64> = serde_json::from_value(api["points"]["loss"]["values"].clone()).unwrap();
+    let steps: Vec<f64> = serde_json::from_value(api["points"]["loss"]["steps"].clone()).unwrap();
+    let expected = debiased_ema(&values, 0.9);
+    let script = format!(
+        "const c = document.getElementById('loss-chart');
+         const t = c.data.find(t => t.name === 'cosine_24000');
+         const raw = c.data.find(t => t.name === 'cosine_24000 (raw)');
+         return t && raw && Math.abs(t.y[20] - {}) < 1e-12
+             ? {{ y: t.y, range: c.layout.xaxis.range, opacity: raw.opacity }} : null;",
+        expected[20]
+    );
+    let shown = browser.wait_for("the smoothed curve at 0.9", &script).await;
+    let shown_y: Vec<f64> = serde_json::from_value(shown["y"].clone()).unwrap();
+    assert_eq!(shown_y.len(), expected.len());
+    for (a, b) in shown_y.iter().zip(&expected) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    assert_eq!(shown["range"][1], 15000.0, "the zoom was lost");
+    assert!(
+        shown["opacity"].as_f64().unwrap() < 0.5,
+        "the raw curve is not faint"
+    );
+    browser.screenshot("curves-smoothing").await;
+
+    // CSV export: exactly the API's points and their smoothed values, long format.
+    browser
+        .driver
+        .find(thirtyfour::By::Id("loss-chart-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let csv = browser.downloaded("loss-chart.csv").await;
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("run,step,loss,smoothed"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let cosine_rows: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "cosine_24000").collect();
+    assert_eq!(cosine_rows.len(), values.len());
+    for (i, row) in cosine_rows.iter().enumerate() {
+        assert_eq!(row[1].parse::<f64>().unwrap(), steps[i]);
+        assert_eq!(row[2].parse::<f64>().unwrap(), values[i]);
+        assert!((row[3].parse::<f64>().unwrap() - expected[i]).abs() < 1e-12);
+    }
+    assert!(
+        rows.iter().any(|r| r[0] == "wsdcon_3") && rows.iter().any(|r| r[0] == "constant_24000")
+    );
+
+    // Log x on the token axis is not available for these runs (no tokens): a note says so.
+    browser.set_value("x-axis", "tokens").await;
+    browser
+        .wait_for(
+            "a note on the missing tokens",
+            "return document.querySelector('.curves-page .notes').innerText.includes('has no tokens');",
+        )
+        .await;
+    browser.screenshot("curves-no-tokens").await;
+}

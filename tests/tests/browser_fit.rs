@@ -1,0 +1,177 @@
+//! In a real browser: fit the momentum law to two published multi-power-law runs
+//! (csv_100) with a third held out, from the Fit page; the fit gets its own URL, which
+//! a fresh browser session opens to the same parameters, metrics and chart.
+
+mod common;
+
+use common::{start_browser, start_server};
+
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/multipowerlaw/csv_100"
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fit_with_a_held_out_run_and_reopen_its_url() {
+    let server = start_server().await;
+    let browser = start_browser().await;
+    let files: Vec<_> = ["cosine_24000", "constant_24000", "wsdcon_3"]
+        .iter()
+        .map(|n| std::path::Path::new(DATA).join(format!("{n}.csv")))
+        .collect();
+    browser.upload(&server.url, &files).await;
+    let ids = browser.run_ids().await;
+
+    browser
+        .driver
+        .goto(format!("{}/fits/new", server.url))
+        .await
+        .unwrap();
+    let role = |name: &str| format!("role-{}", ids[name]);
+    browser
+        .wait_for(
+            "the run roles",
+            &format!(
+                "return document.getElementById('{}') !== null",
+                role("wsdcon_3")
+            ),
+        )
+        .await;
+    // Nothing chosen: a readable error next to the button, no request.
+    browser
+        .driver
+        .find(thirtyfour::By::Id("start-fit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let message = browser
+        .wait_for(
+            "the empty-fit error",
+            "const e = document.getElementById('fit-error'); return e && e.innerText;",
+        )
+        .await;
+    assert!(
+        message.as_str().unwrap().contains("at least one run"),
+        "{message}"
+    );
+
+    browser.set_value(&role("cosine_24000"), "fit").await;
+    browser.set_value(&role("constant_24000"), "fit").await;
+    browser.set_value(&role("wsdcon_3"), "holdout").await;
+    browser.set_value("bootstrap", "8").await;
+    browser
+        .driver
+        .find(thirtyfour::By::Id("start-fit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = browser
+        .wait_for(
+            "the fit's page",
+            "return /\\/fits\\/\\d+$/.test(location.pathname) && location.href;",
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id: i64 = url.rsplit('/').next().unwrap().parse().unwrap();
+    let done = "const s = document.getElementById('fit-status');
+                const c = document.getElementById('fit-chart');
+                return s && s.innerText === 'done' && c && c.data && c.data.length > 0 &&
+                    document.getElementById('param-table') !== null;";
+    browser.wait_for("the finished fit", done).await;
+    browser.screenshot("fit-done").await;
+
+    // The page shows the API's parameters and both fitted and held-out metrics.
+    let api = browser.api("GET", &format!("/api/fits/{id}"), None).await;
+    assert_eq!(api["request"]["holdout"][0], ids["wsdcon_3"]);
+    let read_page = "return Array.from(document.querySelectorAll('#param-table td[data-param]'))
+                        .map(td => [td.dataset.param, td.innerText]);";
+    let shown = browser
+        .driver
+        .execute(read_page, vec![])
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    let params = api["report"]["params"].as_array().unwrap();
+    assert_eq!(shown.as_array().unwrap().len(), params.len());
+    for (row, p) in shown.as_array().unwrap().iter().zip(params) {
+        assert_eq!(row[0], p["name"]);
+        let v: f64 = row[1].as_str().unwrap().parse().unwrap();
+        let want = p["value"].as_f64().unwrap();
+        assert!(
+            (v - want).abs() <= 1e-4 * want.abs().max(1e-3),
+            "{}: {v} vs {want}",
+            p["name"]
+        );
+    }
+    let metrics = browser
+        .driver
+        .execute(
+            "return document.getElementById('metrics-table').innerText;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("wsdcon_3") && metrics.contains("held out"),
+        "{metrics}"
+    );
+    // The chart: data, fitted curves, a band (bootstrap) and residuals in the lower panel;
+    // the residuals are data minus the fit at the data's steps, so they are small.
+    let chart = browser
+        .driver
+        .execute(
+            "const c = document.getElementById('fit-chart');
+             const res = c.data.filter(t => t.yaxis === 'y2');
+             return { names: c.data.map(t => t.name), fills: c.data.filter(t => t.fill === 'tonexty').length,
+                      worst: Math.max(...res.flatMap(t => t.y.map(Math.abs))) };",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    let names = chart["names"].to_string();
+    assert!(
+        names.contains("wsdcon_3 (held out) fit") && names.contains("cosine_24000 data"),
+        "{names}"
+    );
+    assert_eq!(chart["fills"], 3, "one band per run");
+    let worst = chart["worst"].as_f64().unwrap();
+    assert!(worst > 0.0 && worst < 0.2, "residuals up to {worst}");
+    let report = browser
+        .driver
+        .execute(
+            "return document.getElementById('report-text').innerText;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert!(report.as_str().unwrap().contains("L0"), "{report}");
+
+    // A fresh session (new profile, nothing cached) opens the shared URL.
+    drop(browser);
+    let fresh = start_browser().await;
+    fresh.driver.goto(&url).await.unwrap();
+    fresh.wait_for("the reopened fit", done).await;
+    let shown_again = fresh
+        .driver
+        .execute(read_page, vec![])
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(shown_again, shown);
+    fresh.screenshot("fit-reopened").await;
+}
