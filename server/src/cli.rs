@@ -29,6 +29,8 @@ pub enum Command {
     Fit(crate::cli_fit::FitArgs),
     /// Forecast a loss curve under a schedule from a saved fit.
     Predict(crate::cli_fit::PredictArgs),
+    /// Critical batch size from a batch sweep (curves or a steps-to-target table).
+    Batch(crate::cli_batch::BatchArgs),
     /// Write the synthetic demo runs (see `fixtures/README.md`).
     DemoData {
         /// Folder to write into.
@@ -180,6 +182,7 @@ pub fn main() -> ExitCode {
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
+        Command::Batch(args) => crate::cli_batch::run_batch(args),
         Command::Ingest(_) | Command::Fixtures(_) => Ok(()),
     };
     match result {

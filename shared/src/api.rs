@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The batch-size workflow's types.
+pub use crate::api_batch as batch;
+
 /// The body of every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {

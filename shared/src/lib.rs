@@ -7,5 +7,6 @@
 //! Architecture invariant: this crate does no IO and compiles for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod api_batch;
 pub mod laws;
 pub mod schedule;

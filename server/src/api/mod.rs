@@ -4,6 +4,7 @@
 //! convert between [`shared::api`] wire types and the store / ingestion types, and all
 //! errors leave through [`ApiError`] as `{"error": {"code", "message", "details"}}`.
 
+mod batch;
 mod error;
 mod fits;
 mod runs;
@@ -62,6 +63,7 @@ pub fn app(store: Store, config: Config) -> Router {
         .route("/health", get(health))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
         .merge(fits::router())
+        .merge(batch::router())
         .fallback(|| async { ApiError::not_found("no such API route") });
     let router = Router::new().nest("/api", api).with_state(state);
     match dist {

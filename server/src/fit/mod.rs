@@ -9,6 +9,7 @@ pub mod laws;
 mod metrics;
 pub mod objective;
 pub mod optimize;
+pub mod points;
 pub mod predict;
 pub mod prior;
 pub mod problem;

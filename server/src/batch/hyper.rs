@@ -1,0 +1,1 @@
+//! Hyper-parameter laws from LR x batch sweeps (filled in below).
