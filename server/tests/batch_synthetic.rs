@@ -24,6 +24,14 @@ fn known_s_min_e_min_and_bcrit_law_are_recovered() {
             let l = t.target_loss.unwrap();
             let (s_true, e_true) = synthetic::true_s_e_min(&spec.law, n, l).unwrap();
             let b_true = critical_batch(l, spec.law.b_star, spec.law.alpha_b);
+            eprintln!(
+                "{} L={l} {:?} {:?} {:?} {:?}",
+                m.model,
+                t.s_min,
+                t.e_min,
+                t.b_crit,
+                t.points.len()
+            );
             for (what, e, truth) in [
                 ("S_min", &t.s_min, s_true),
                 ("E_min", &t.e_min, e_true),

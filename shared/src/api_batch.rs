@@ -156,3 +156,184 @@ pub struct AnalyzeResponse {
     pub method: Vec<String>,
     pub warnings: Vec<String>,
 }
+
+/// One run of a learning-rate x batch-size sweep: its cell (N and D, or C) and final loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HyperRow {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_params: Option<f64>,
+    /// Training tokens D.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<f64>,
+    /// Compute C in FLOPs (default 6 N D).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<f64>,
+    pub lr: f64,
+    pub batch: f64,
+    pub loss: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HyperOptions {
+    /// Tokens per batch unit (e.g. the sequence length), so that `B_opt` is in tokens.
+    pub tokens_per_batch_unit: f64,
+    /// The smooth fit uses the runs within this relative distance of a cell's best loss.
+    pub window: f64,
+    /// Bootstrap resamples over cells for the power laws' intervals.
+    pub bootstrap: usize,
+    pub seed: u64,
+    pub ci_level: f64,
+}
+
+impl Default for HyperOptions {
+    fn default() -> Self {
+        Self {
+            tokens_per_batch_unit: 1.0,
+            window: 0.02,
+            bootstrap: 200,
+            seed: 1,
+            ci_level: 0.95,
+        }
+    }
+}
+
+/// `POST /api/hyper/fit`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HyperRequest {
+    pub rows: Vec<HyperRow>,
+    pub options: HyperOptions,
+}
+
+/// The best (LR, batch) of one cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HyperCell {
+    pub n_params: Option<f64>,
+    pub tokens: Option<f64>,
+    pub compute: f64,
+    pub n_runs: usize,
+    /// The runs the smooth fit used.
+    pub n_used: usize,
+    /// The lowest observed loss and where.
+    pub best_lr: f64,
+    pub best_batch: f64,
+    pub best_loss: f64,
+    /// The minimum of the smooth fit (batch in tokens).
+    pub lr_opt: f64,
+    pub batch_opt_tokens: f64,
+    pub loss_opt: f64,
+    /// `quadratic` (the smooth fit's minimum) or `best run` (when the fit has no interior minimum).
+    pub source: String,
+}
+
+/// `y = k N^a D^b` fitted in log space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PowerFitNd {
+    pub form: String,
+    pub k: Estimate,
+    pub a: Estimate,
+    pub b: Estimate,
+    pub n_points: usize,
+}
+
+/// The answer of `POST /api/hyper/fit` and `curvecast hyper --json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HyperResponse {
+    pub cells: Vec<HyperCell>,
+    /// `eta_opt = k N^a D^b` (cells with N and D).
+    pub lr_vs_nd: Option<PowerFitNd>,
+    /// `B_opt = k D^b` (tokens).
+    pub batch_vs_d: Option<PowerFit>,
+    /// `eta_opt = k C^a`.
+    pub lr_vs_c: Option<PowerFit>,
+    /// `B_opt = k C^a` (tokens).
+    pub batch_vs_c: Option<PowerFit>,
+    pub ci_level: f64,
+    pub method: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `POST /api/batch/su-fit`: curves of several model sizes at several batch sizes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SuFitRequest {
+    pub run_ids: Vec<i64>,
+    pub runs: Vec<SweepRun>,
+    /// How `B_crit(L)` is measured first (targets, smoothing).
+    pub options: BatchOptions,
+}
+
+/// Su et al.'s fitted law: `L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S` on the
+/// curves with steps converted by the fitted `B_crit(L) = B*/L^(1/alpha_B)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuFitResponse {
+    pub law: crate::laws::batch::SuParams,
+    pub n_c: Estimate,
+    pub alpha_n: Estimate,
+    pub s_c: Estimate,
+    pub alpha_s: Estimate,
+    pub b_crit_law: BcritLaw,
+    pub n_points: usize,
+    /// Mean `|L - L_fit| / L` over the fitted points.
+    pub mean_rel_error: f64,
+    pub method: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `POST /api/batch/predict`: what a model of `n_params` trained at `batch` will do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuPredictRequest {
+    pub law: crate::laws::batch::SuParams,
+    pub n_params: f64,
+    /// In the unit of `law.b_star`.
+    pub batch: f64,
+    /// Loss curve from step 1 to this step.
+    pub max_steps: f64,
+    #[serde(default = "default_points")]
+    pub n_points: usize,
+    #[serde(default)]
+    pub target_losses: Vec<f64>,
+    /// Tokens per batch unit (1 when batches are in tokens).
+    #[serde(default = "one")]
+    pub tokens_per_batch_unit: f64,
+}
+
+fn default_points() -> usize {
+    200
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub step: f64,
+    pub tokens: f64,
+    pub loss: f64,
+}
+
+/// Steps and tokens to reach one loss at the asked batch, and the compute-optimal batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetPrediction {
+    pub loss: f64,
+    /// `None` when the loss is below the lowest reachable one.
+    pub steps: Option<f64>,
+    pub tokens: Option<f64>,
+    pub s_min: Option<f64>,
+    pub e_min: Option<f64>,
+    /// `B_crit(L)`: the batch that balances steps against examples (2 S_min steps,
+    /// 2 E_min examples), McCandlish's compute-optimal trade-off.
+    pub b_crit: f64,
+    pub steps_at_b_crit: Option<f64>,
+    pub tokens_at_b_crit: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuPredictResponse {
+    /// `(N_c/N)^alpha_N`: the loss with unlimited steps.
+    pub lowest_loss: f64,
+    pub curve: Vec<CurvePoint>,
+    pub targets: Vec<TargetPrediction>,
+}

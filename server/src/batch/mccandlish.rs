@@ -7,7 +7,7 @@ use shared::laws::batch::{CriticalBatchLaw, McCandlishLaw};
 use shared::laws::hyper::PowerLawCLaw;
 
 use super::stats::{exp_of, linear, ratio, t_quantile};
-use crate::fit::points::fit_points;
+use crate::fit::points::{PointsOptions, fit_points};
 use crate::fit::{FitError, Fitted};
 
 /// Ordinary least squares of `y` on `x`: `(intercept, slope)` (the fits' starts).
@@ -73,15 +73,20 @@ pub fn fit_target(
     }
     let b: Vec<f64> = points.iter().map(|p| p.batch).collect();
     let s: Vec<f64> = points.iter().map(|p| p.steps).collect();
-    let inv: Vec<f64> = b.iter().map(|b| 1.0 / b).collect();
+    let max_s = s.iter().copied().fold(0.0, f64::max);
+    // Batches in units of their geometric mean, so that the two columns of the
+    // Jacobian are of one size (batches in tokens would make the curvature look singular).
+    let scale = (b.iter().map(|v| v.ln()).sum::<f64>() / b.len() as f64).exp();
+    let scaled: Vec<f64> = b.iter().map(|v| v / scale).collect();
+    let inv: Vec<f64> = scaled.iter().map(|b| 1.0 / b).collect();
     let (a0, b0) = ols(&inv, &s);
     let s_start = if a0 > 0.0 {
         a0
     } else {
         s.iter().copied().fold(f64::INFINITY, f64::min) / 2.0
     };
-    let e_start = b0.max(s_start * batches[0]);
-    let law = McCandlishLaw::new(&b).map_err(|e| FitError::Input(e.to_string()))?;
+    let e_start = b0.max(s_start * batches[0] / scale);
+    let law = McCandlishLaw::new(&scaled).map_err(|e| FitError::Input(e.to_string()))?;
     let names = points.iter().map(|p| p.run.clone()).collect();
     let fitted = fit_points(
         Box::new(law),
@@ -89,10 +94,25 @@ pub fn fit_target(
         &s,
         names,
         vec![vec![s_start, e_start], vec![s_start * 0.5, e_start * 2.0]],
+        &PointsOptions {
+            bounds: [
+                ("s_min".to_string(), [0.0, 100.0 * max_s]),
+                (
+                    "e_min".to_string(),
+                    [0.0, 100.0 * max_s * batches[batches.len() - 1] / scale],
+                ),
+            ]
+            .into(),
+            ..PointsOptions::default()
+        },
     )?;
     let t = t_quantile(ci_level, points.len() - 2);
     let s_min = linear(fitted.params[0], stderr(&fitted, 0), t);
-    let e_min = linear(fitted.params[1], stderr(&fitted, 1), t);
+    let e_min = linear(
+        fitted.params[1] * scale,
+        stderr(&fitted, 1).map(|se| se * scale),
+        t,
+    );
     let b_crit = ratio(&e_min, &s_min, correlation01(&fitted), t);
     let reference = reference_batch.unwrap_or(batches[0]);
     // S(B) = (1 + o) S(B0) B0 / B  <=>  B = (1 + o) B0 + o E_min / S_min.
@@ -107,7 +127,7 @@ pub fn fit_target(
     let rms = (s
         .iter()
         .zip(&b)
-        .map(|(s, b)| (s.ln() - (fitted.params[0] + fitted.params[1] / b).ln()).powi(2))
+        .map(|(s, b)| (s.ln() - (s_min.value + e_min.value / b).ln()).powi(2))
         .sum::<f64>()
         / s.len() as f64)
         .sqrt();
@@ -146,6 +166,7 @@ pub fn fit_bcrit_law(pairs: &[(f64, f64)], ci_level: f64) -> Result<BcritLaw, Fi
         &bc,
         names,
         vec![vec![c, alpha0], vec![c, 0.21]],
+        &PointsOptions::default(),
     )?;
     let t = t_quantile(ci_level, pairs.len() - 2);
     Ok(BcritLaw {
@@ -170,6 +191,7 @@ pub fn fit_power(pairs: &[(f64, f64)], form: &str, ci_level: f64) -> Result<Powe
         &y,
         names,
         vec![vec![c, a.clamp(-2.9, 2.9)]],
+        &PointsOptions::default(),
     )?;
     let t = t_quantile(ci_level, pairs.len() - 2);
     Ok(PowerFit {

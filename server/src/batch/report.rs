@@ -130,3 +130,81 @@ pub fn to_csv(r: &AnalyzeResponse) -> String {
     }
     out
 }
+
+/// One row per cell: the best observed and the smooth optimum.
+pub fn hyper_csv(r: &shared::api::batch::HyperResponse) -> String {
+    let mut out = String::from(
+        "n_params,tokens,compute,n_runs,n_used,best_lr,best_batch,best_loss,lr_opt,batch_opt_tokens,loss_opt,source\n",
+    );
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for c in &r.cells {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            opt(c.n_params),
+            opt(c.tokens),
+            c.compute,
+            c.n_runs,
+            c.n_used,
+            c.best_lr,
+            c.best_batch,
+            c.best_loss,
+            c.lr_opt,
+            c.batch_opt_tokens,
+            c.loss_opt,
+            c.source.replace('"', "'")
+        );
+    }
+    out
+}
+
+pub fn hyper_text(r: &shared::api::batch::HyperResponse) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>12} {:>12} {:>6} {:>10} {:>10} {:>10} {:>12} {:>10}  source",
+        "N", "D", "runs", "best lr", "best B", "lr_opt", "B_opt tok", "loss_opt"
+    );
+    for c in &r.cells {
+        let _ = writeln!(
+            out,
+            "{:>12} {:>12} {:>6} {:>10} {:>10} {:>10} {:>12} {:>10}  {}",
+            c.n_params.map_or("-".into(), g),
+            c.tokens.map_or("-".into(), g),
+            c.n_runs,
+            g(c.best_lr),
+            g(c.best_batch),
+            g(c.lr_opt),
+            g(c.batch_opt_tokens),
+            g(c.loss_opt),
+            c.source
+        );
+    }
+    if let Some(f) = &r.lr_vs_nd {
+        let _ = writeln!(
+            out,
+            "{}: k = {}, a = {}, b = {} ({} cells)",
+            f.form,
+            est(&f.k),
+            est(&f.a),
+            est(&f.b),
+            f.n_points
+        );
+    }
+    for (name, p) in [
+        ("B_opt(D)", &r.batch_vs_d),
+        ("eta_opt(C)", &r.lr_vs_c),
+        ("B_opt(C)", &r.batch_vs_c),
+    ] {
+        if let Some(p) = p {
+            out.push_str(&power(name, p).replace(" models)", " cells)"));
+        }
+    }
+    for m in &r.method {
+        let _ = writeln!(out, "method: {m}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}

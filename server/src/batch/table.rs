@@ -111,3 +111,54 @@ pub fn rows(table: &Table, columns: &Columns) -> Result<Vec<StepsRow>, IngestErr
     }
     Ok(out)
 }
+
+const HYPER_LR: &[&str] = &["lr", "learning_rate", "peak_lr"];
+const HYPER_BATCH: &[&str] = &["bs", "batch_size", "batch"];
+/// The smoothed final loss first (less noise), then the final loss.
+const HYPER_LOSS: &[&str] = &["smooth loss", "smooth_loss", "loss", "final_loss"];
+const HYPER_D: &[&str] = &["d", "tokens", "n_tokens"];
+const HYPER_C: &[&str] = &["c", "compute", "flops"];
+
+/// A sweep of final losses over LR and batch, one row per run: columns found by name
+/// (`loss_col` overrides the loss column).
+pub fn hyper_rows(
+    table: &Table,
+    loss_col: Option<&str>,
+) -> Result<Vec<shared::api::batch::HyperRow>, IngestError> {
+    let need = |names: &[&str], what: &str| {
+        table.find(names).ok_or_else(|| {
+            IngestError::new(
+                crate::ingest::IngestErrorKind::Missing,
+                &table.file,
+                format!(
+                    "no {what} column (looked for {names:?}; the columns are {:?})",
+                    table.columns
+                ),
+            )
+        })
+    };
+    let lr = need(HYPER_LR, "learning-rate")?;
+    let batch = need(HYPER_BATCH, "batch-size")?;
+    let loss = match loss_col {
+        Some(name) => need(&[name], "loss")?,
+        None => need(HYPER_LOSS, "loss")?,
+    };
+    let (n, d, c) = (
+        table.find(N_PARAMS),
+        table.find(HYPER_D),
+        table.find(HYPER_C),
+    );
+    let num = |row: usize, col: Option<usize>| col.map(|c| table.number(row, c)).transpose();
+    (0..table.cells.len())
+        .map(|row| {
+            Ok(shared::api::batch::HyperRow {
+                n_params: num(row, n)?,
+                tokens: num(row, d)?,
+                compute: num(row, c)?,
+                lr: table.number(row, lr)?,
+                batch: table.number(row, batch)?,
+                loss: table.number(row, loss)?,
+            })
+        })
+        .collect()
+}

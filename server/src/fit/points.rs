@@ -1,11 +1,36 @@
 //! A law over a plain set of points (one block, each point its own group), for the
 //! workflows that build their own law instances (batch-size regressions, power laws in N).
 
+use std::collections::BTreeMap;
+
 use shared::laws::Law;
 
 use super::objective::{Objective, Penalty, Scale};
 use super::problem::{Block, Problem};
 use super::{FitError, FitOptions, Fitted, Prepared, fit};
+
+/// Bootstrap, interval level and bounds of a points fit.
+#[derive(Clone, Debug)]
+pub struct PointsOptions {
+    /// Bootstrap resamples over the points (0: none); percentile intervals land in `ci`.
+    pub resamples: usize,
+    pub seed: u64,
+    pub ci_level: f64,
+    /// Bounds replacing the law's defaults (its wide defaults would make a small value
+    /// look "at a bound" to the standard-error check).
+    pub bounds: BTreeMap<String, [f64; 2]>,
+}
+
+impl Default for PointsOptions {
+    fn default() -> Self {
+        Self {
+            resamples: 0,
+            seed: 1,
+            ci_level: 0.95,
+            bounds: BTreeMap::new(),
+        }
+    }
+}
 
 /// Fits `law` to `observed` (one value per point, named by `names`) by least squares on
 /// the log scale from the given starts; each point is a bootstrap group.
@@ -15,6 +40,7 @@ pub fn fit_points(
     observed: &[f64],
     names: Vec<String>,
     starts: Vec<Vec<f64>>,
+    extra: &PointsOptions,
 ) -> Result<Fitted, FitError> {
     if law.n_points() != observed.len() || names.len() != observed.len() {
         return Err(FitError::Input(format!(
@@ -53,6 +79,10 @@ pub fn fit_points(
             over_prediction_weight: 1.0,
         },
         threads: 1,
+        bootstrap: extra.resamples,
+        seed: extra.seed,
+        ci_level: extra.ci_level,
+        bounds: extra.bounds.clone(),
         ..FitOptions::default()
     };
     fit(prepared, &options)
