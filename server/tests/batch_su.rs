@@ -57,8 +57,19 @@ fn fitted_law_predicts_an_unseen_model_size() {
     // Loss curve within 2% from step 1000 on (the fit saw losses below its highest target,
     // about 4; at step 1 the law extrapolates to losses in the hundreds), lowest loss within
     // 2%, steps to a loss and B_crit within 15%.
-    for (a, b) in p.curve.iter().zip(&t.curve).filter(|(a, _)| a.step >= 1000.0) {
-        assert!(rel(a.loss, b.loss) < 0.02, "step {}: {} vs {}", a.step, a.loss, b.loss);
+    for (a, b) in p
+        .curve
+        .iter()
+        .zip(&t.curve)
+        .filter(|(a, _)| a.step >= 1000.0)
+    {
+        assert!(
+            rel(a.loss, b.loss) < 0.02,
+            "step {}: {} vs {}",
+            a.step,
+            a.loss,
+            b.loss
+        );
     }
     assert!(rel(p.lowest_loss, t.lowest_loss) < 0.02);
     for (a, b) in p.targets.iter().zip(&t.targets) {

@@ -8,10 +8,15 @@ use shared::laws::batch::critical_batch;
 
 #[test]
 fn known_s_min_e_min_and_bcrit_law_are_recovered() {
-    let spec = synthetic::SweepSpec::default();
+    // Logged every 10 steps (as trainers usually log): at every 50, the highest targets are
+    // crossed within the first few logged points and their steps come out ~2% late.
+    let spec = synthetic::SweepSpec {
+        every: 10,
+        ..Default::default()
+    };
     let runs = synthetic::sweep(&spec);
     let options = BatchOptions {
-        smoothing_window: 5,
+        smoothing_window: 3,
         ..BatchOptions::default()
     };
     let r = batch::analyze(&runs, &[], &options).unwrap();
@@ -24,14 +29,6 @@ fn known_s_min_e_min_and_bcrit_law_are_recovered() {
             let l = t.target_loss.unwrap();
             let (s_true, e_true) = synthetic::true_s_e_min(&spec.law, n, l).unwrap();
             let b_true = critical_batch(l, spec.law.b_star, spec.law.alpha_b);
-            eprintln!(
-                "{} L={l} {:?} {:?} {:?} {:?}",
-                m.model,
-                t.s_min,
-                t.e_min,
-                t.b_crit,
-                t.points.len()
-            );
             for (what, e, truth) in [
                 ("S_min", &t.s_min, s_true),
                 ("E_min", &t.e_min, e_true),

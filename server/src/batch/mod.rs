@@ -191,16 +191,17 @@ fn curve_method(o: &BatchOptions) -> String {
     };
     let targets = if o.targets.is_empty() {
         format!(
-            "{} targets evenly spaced in ln L from {}% to {}% of the way from the highest run minimum to the lowest first loss of each model's runs",
+            "{} targets evenly spaced in ln L from {}% to {}% of the way from the highest run minimum to the lowest loss at logged point {} of the runs, per model",
             o.n_targets,
             steps::TARGET_RANGE[0] * 100.0,
-            steps::TARGET_RANGE[1] * 100.0
+            steps::TARGET_RANGE[1] * 100.0,
+            steps::EARLY_POINT
         )
     } else {
         format!("given targets {:?}", o.targets)
     };
     format!(
-        "curves: smoothing {smoothing}; {targets}; steps to target = first logged step at or below it, linearly interpolated with the previous point"
+        "curves: smoothing {smoothing}; {targets}; steps to target = midpoint of the first and the last crossing down (noise makes the first early, the last late), each interpolated linearly in (ln step, ln loss)"
     )
 }
 

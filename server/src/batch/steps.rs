@@ -19,17 +19,41 @@ pub fn smooth(loss: &[f64], window: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The first step at which `loss` is at or below `target`, linearly interpolated between
-/// the two logged points around the crossing; `None` when never reached or already
-/// below at the first point (the crossing is not observed).
+/// The step at which `loss` reaches `target`: the midpoint of the first crossing down (first
+/// point at or below) and the last crossing down (after the last point above), each
+/// interpolated with its previous point linearly in (ln step, ln loss) (curves are close to
+/// power laws there; linearly when a step is not positive). On a noisy flat curve the first
+/// crossing comes early and the last one late by about as much, so their midpoint is
+/// nearly unbiased where either alone is not (a last crossing more than 1.5x later than the
+/// first is a spike, and ignored). `None` when never reached or already below at
+/// the first point (the crossing is not observed).
 pub fn first_crossing(steps: &[f64], loss: &[f64], target: f64) -> Option<f64> {
-    let i = loss.iter().position(|&l| l <= target)?;
-    if i == 0 {
+    let first = loss.iter().position(|&l| l <= target)?;
+    if first == 0 {
         return None;
     }
-    let (l0, l1) = (loss[i - 1], loss[i]);
-    let (s0, s1) = (steps[i - 1], steps[i]);
-    Some(s0 + (s1 - s0) * (l0 - target) / (l0 - l1))
+    let last_above = loss.iter().rposition(|&l| l > target)?;
+    let at = |i: usize| interpolate(steps[i - 1], steps[i], loss[i - 1], loss[i], target);
+    let down = at(first);
+    if last_above + 1 >= loss.len() || last_above + 1 == first {
+        return Some(down);
+    }
+    let up = at(last_above + 1);
+    // Far later: a spike or a divergence, not noise around the target.
+    if up > 1.5 * down {
+        return Some(down);
+    }
+    Some(0.5 * (down + up))
+}
+
+/// The step between `(s0, l0)` (above `target`) and `(s1, l1)` (at or below) where the
+/// line reaches `target`.
+fn interpolate(s0: f64, s1: f64, l0: f64, l1: f64, target: f64) -> f64 {
+    if s0 > 0.0 && l1 > 0.0 && l0 > l1 {
+        let f = (l0.ln() - target.ln()) / (l0.ln() - l1.ln());
+        return (s0.ln() + f * (s1.ln() - s0.ln())).exp();
+    }
+    s0 + (s1 - s0) * (l0 - target) / (l0 - l1)
 }
 
 /// Checks a run's curve: same lengths, finite, strictly increasing steps, positive batch.
@@ -69,10 +93,15 @@ pub fn check_run(run: &SweepRun) -> Result<(), FitError> {
     Ok(())
 }
 
-/// The fractions of the loss range (from the highest run minimum up to the lowest run
-/// start) that bound the automatic targets: the low end keeps clear of the noise floor
-/// of the slowest run, the high end of the warmup.
+/// The fractions of the loss range (from the highest run minimum up to the lowest "early"
+/// loss) that bound the automatic targets: the low end keeps clear of the noise floor of
+/// the slowest run, the high end of the first transient.
 pub const TARGET_RANGE: [f64; 2] = [0.03, 0.5];
+
+/// A run's "early" loss is its smoothed loss at this logged point: every target is then
+/// crossed after at least this many logged points of every run, so that the smoothing
+/// and the interpolation between sparse early points do not bias the steps.
+pub const EARLY_POINT: usize = 20;
 
 /// `n` targets evenly spaced in log loss over [`TARGET_RANGE`] of the range that every
 /// smoothed curve crosses.
@@ -81,10 +110,13 @@ pub fn auto_targets(smoothed: &[&[f64]], n: usize) -> Result<Vec<f64>, FitError>
         .iter()
         .map(|l| l.iter().copied().fold(f64::INFINITY, f64::min))
         .fold(f64::NEG_INFINITY, f64::max);
-    let hi = smoothed.iter().map(|l| l[0]).fold(f64::INFINITY, f64::min);
+    let hi = smoothed
+        .iter()
+        .map(|l| l[EARLY_POINT.min(l.len() - 1)])
+        .fold(f64::INFINITY, f64::min);
     if !(hi > lo) {
         return Err(FitError::Input(format!(
-            "no loss is crossed by every run (the highest final loss {lo} is not below the lowest first loss {hi}); give the targets"
+            "no loss is crossed by every run (the highest final loss {lo} is not below the lowest loss at the runs' logged point {EARLY_POINT}, {hi}); give the targets"
         )));
     }
     let (a, b) = (
@@ -112,8 +144,20 @@ mod tests {
     fn crossing_is_interpolated_and_needs_a_start_above() {
         let steps = [10.0, 20.0, 30.0];
         let loss = [4.0, 3.0, 2.0];
-        assert_eq!(first_crossing(&steps, &loss, 2.5), Some(25.0));
-        assert_eq!(first_crossing(&steps, &loss, 3.0), Some(20.0));
+        // ln-ln interpolation: 3.0 -> 2.0 over 20 -> 30, target 2.5.
+        let f = (3f64.ln() - 2.5f64.ln()) / (3f64.ln() - 2f64.ln());
+        let want = (20f64.ln() + f * (30f64.ln() - 20f64.ln())).exp();
+        assert!((first_crossing(&steps, &loss, 2.5).unwrap() - want).abs() < 1e-9);
+        assert!((first_crossing(&steps, &loss, 3.0).unwrap() - 20.0).abs() < 1e-9);
+        assert_eq!(first_crossing(&[0.0, 10.0], &[4.0, 2.0], 3.0), Some(5.0));
+        // Noise: down at 10 -> 20 (first), back up, down again at 30 -> 40 (last): midpoint.
+        let noisy = [3.0, 2.0, 3.0, 2.0, 1.0];
+        let s = [10.0, 20.0, 30.0, 40.0, 50.0];
+        let (a, b) = (
+            interpolate(10.0, 20.0, 3.0, 2.0, 2.5),
+            interpolate(30.0, 40.0, 3.0, 2.0, 2.5),
+        );
+        assert!((first_crossing(&s, &noisy, 2.5).unwrap() - 0.5 * (a + b)).abs() < 1e-9);
         assert_eq!(first_crossing(&steps, &loss, 4.5), None);
         assert_eq!(first_crossing(&steps, &loss, 1.0), None);
         assert_eq!(smooth(&[1.0, 2.0, 6.0], 3), vec![1.5, 3.0, 4.0]);
