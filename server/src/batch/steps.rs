@@ -150,14 +150,21 @@ mod tests {
         assert!((first_crossing(&steps, &loss, 2.5).unwrap() - want).abs() < 1e-9);
         assert!((first_crossing(&steps, &loss, 3.0).unwrap() - 20.0).abs() < 1e-9);
         assert_eq!(first_crossing(&[0.0, 10.0], &[4.0, 2.0], 3.0), Some(5.0));
-        // Noise: down at 10 -> 20 (first), back up, down again at 30 -> 40 (last): midpoint.
+        // Noise: down at 100 -> 110 (first), back up, down again at 120 -> 130 (last): midpoint.
         let noisy = [3.0, 2.0, 3.0, 2.0, 1.0];
-        let s = [10.0, 20.0, 30.0, 40.0, 50.0];
+        let s = [100.0, 110.0, 120.0, 130.0, 140.0];
         let (a, b) = (
-            interpolate(10.0, 20.0, 3.0, 2.0, 2.5),
-            interpolate(30.0, 40.0, 3.0, 2.0, 2.5),
+            interpolate(100.0, 110.0, 3.0, 2.0, 2.5),
+            interpolate(120.0, 130.0, 3.0, 2.0, 2.5),
         );
         assert!((first_crossing(&s, &noisy, 2.5).unwrap() - 0.5 * (a + b)).abs() < 1e-9);
+        // A last crossing more than 1.5x later is a spike: the first crossing alone.
+        let s = [10.0, 20.0, 30.0, 40.0, 50.0];
+        assert!(
+            (first_crossing(&s, &noisy, 2.5).unwrap() - interpolate(10.0, 20.0, 3.0, 2.0, 2.5))
+                .abs()
+                < 1e-9
+        );
         assert_eq!(first_crossing(&steps, &loss, 4.5), None);
         assert_eq!(first_crossing(&steps, &loss, 1.0), None);
         assert_eq!(smooth(&[1.0, 2.0, 6.0], 3), vec![1.5, 3.0, 4.0]);
