@@ -29,6 +29,16 @@ pub enum Command {
     Fit(crate::cli_fit::FitArgs),
     /// Forecast a loss curve under a schedule from a saved fit.
     Predict(crate::cli_fit::PredictArgs),
+    /// Critical batch size from a batch sweep (curves or a steps-to-target table).
+    Batch(crate::cli_batch::BatchArgs),
+    /// Fit Su et al.'s L(N, S_min) with B_crit(L) on curves of several model sizes and batches.
+    BatchSu(crate::cli_batch::SuFitArgs),
+    /// Predict with a saved Su law: loss curve, steps and tokens to a loss, optimal batch.
+    BatchPredict(crate::cli_batch::SuPredictArgs),
+    /// Write a synthetic batch sweep with known answers (Kaplan's constants).
+    BatchSweep(crate::cli_batch::SweepArgs),
+    /// Optimal learning rate and batch laws from a sweep over LR and batch size.
+    Hyper(crate::cli_batch::HyperArgs),
     /// Write the synthetic demo runs (see `fixtures/README.md`).
     DemoData {
         /// Folder to write into.
@@ -201,6 +211,11 @@ pub fn main() -> ExitCode {
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
+        Command::Batch(args) => crate::cli_batch::run_batch(args),
+        Command::BatchSu(args) => crate::cli_batch::run_su_fit(args),
+        Command::BatchPredict(args) => crate::cli_batch::run_su_predict(args),
+        Command::BatchSweep(args) => crate::cli_batch::run_sweep(args),
+        Command::Hyper(args) => crate::cli_batch::run_hyper(args),
         Command::Ingest(_) | Command::Fixtures(_) | Command::ReadWorker { .. } => Ok(()),
     };
     match result {

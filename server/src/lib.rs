@@ -7,12 +7,17 @@
 //! - [`store`]: SQLite (the only module that knows SQL);
 //! - [`fit`]: fitting laws to runs (the only module that knows argmin);
 //! - [`api`]: HTTP (the only module that knows axum);
+//! - [`batch`]: the batch-size workflow (critical batch, `B_crit(L)`, Su law, hyper laws);
 //! - [`fit_input`]: stored runs -> fit inputs; [`jobs`]: the queue that runs fits;
-//! - [`cli`]: the `curvecast` command line (`cli_fit`: its `fit` and `predict`);
+//! - [`batch`]: the batch-size workflow (critical batch, Su et al.'s law, hyper-parameter laws);
+//! - [`cli`]: the `curvecast` command line (`cli_fit`: `fit` and `predict`; `cli_batch`:
+//!   `batch`, `batch-su`, `batch-predict`, `batch-sweep`, `hyper`);
 //! - [`demo`]: loads the demo runs of `fixtures/demo` into an empty store.
 
 pub mod api;
+pub mod batch;
 pub mod cli;
+mod cli_batch;
 mod cli_fit;
 pub mod demo;
 pub mod export;

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The batch-size workflow's types.
+pub use crate::api_batch as batch;
 pub use crate::api_ingest::{
     ColumnReport, ErrorReport, FileReport, IngestReport, Mapping, RunReport, SeriesReport,
 };

@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate does no IO and compiles for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod api_batch;
 mod api_ingest;
 pub mod display;
 pub mod forecast;

@@ -4,6 +4,7 @@
 //! convert between [`shared::api`] wire types and the store / ingestion types, and all
 //! errors leave through [`ApiError`] as `{"error": {"code", "message", "details"}}`.
 
+mod batch;
 mod error;
 mod fits;
 mod guard;
@@ -75,6 +76,7 @@ pub fn app(store: Store, config: Config) -> Router {
         .route("/health", get(health))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
         .merge(fits::router())
+        .merge(batch::router())
         .fallback(|| async { ApiError::not_found("no such API route") })
         // Outermost last: the token is checked before anything else runs.
         .layer(axum::middleware::from_fn_with_state(

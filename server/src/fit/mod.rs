@@ -10,6 +10,7 @@ mod metrics;
 pub mod objective;
 pub mod optimize;
 pub mod plan;
+pub mod points;
 pub mod predict;
 pub mod prior;
 pub mod problem;

@@ -12,7 +12,8 @@
 //! - `frame`: a polars table -> runs (layouts, numbers, bad cells located);
 //! - `assemble`: points -> sorted, deduplicated series, attributes, derived tokens, warnings;
 //! - [`report`]: the serialisable summary of what was found (CLI, upload preview);
-//! - [`samples`]: writes a sample file of every format (fixtures and round-trip tests).
+//! - [`samples`]: writes a sample file of every format (fixtures and round-trip tests);
+//! - [`table`]: a plain CSV table as text cells (reduced batch sweeps).
 //!
 //! Safety: [`Limits`] bound the bytes, rows, runs, line length, archive entries and JSON
 //! documents (each error names its limit; `TooLarge` is HTTP 413); a panic inside a
@@ -38,6 +39,7 @@ mod points;
 pub mod report;
 pub mod roles;
 pub mod samples;
+pub mod table;
 
 use std::collections::BTreeMap;
 

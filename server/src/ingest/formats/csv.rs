@@ -124,13 +124,13 @@ fn label(names: &[String], separator: u8) -> &'static str {
     }
 }
 
-struct Projection {
+pub(in crate::ingest) struct Projection {
     columns: Vec<String>,
     /// `None`: every column as text.
     schema: Option<Schema>,
 }
 
-fn read_frame(
+pub(in crate::ingest) fn read_frame(
     file: &str,
     bytes: &[u8],
     separator: u8,

@@ -1,0 +1,153 @@
+//! `/api/batch/analyze` (critical batch), `/api/batch/su-fit` and `/api/batch/predict`
+//! (Su et al.'s law), `/api/hyper/fit` (optimal LR and batch laws): over stored runs,
+//! inline runs or tables; JSON, or CSV with `?format=csv` (analyze, predict, hyper).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::api::batch::{AnalyzeRequest, HyperRequest, SuFitRequest, SuPredictRequest};
+
+use super::{ApiError, AppState};
+use crate::batch;
+use crate::fit::FitError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/batch/analyze", post(analyze))
+        .route("/batch/su-fit", post(su_fit))
+        .route("/batch/predict", post(predict))
+        .route("/hyper/fit", post(hyper))
+}
+
+#[derive(Deserialize)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))
+}
+
+fn invalid(e: FitError) -> ApiError {
+    match e {
+        FitError::Input(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_batch_request", m)
+        }
+        FitError::Failed(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "fit_failed", m),
+    }
+}
+
+/// `json` (default) or `csv`; anything else is a 400.
+fn wants_csv(query: &FormatQuery) -> Result<bool, ApiError> {
+    match query.format.as_deref() {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "unknown format '{other}'; use json or csv"
+        ))),
+    }
+}
+
+/// Runs a CPU-bound computation off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, FitError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(invalid)
+}
+
+/// Stored runs by id -> sweep runs (each needs a batch size).
+async fn stored_runs(
+    state: &AppState,
+    ids: Vec<i64>,
+) -> Result<Vec<shared::api::batch::SweepRun>, ApiError> {
+    let mut out = Vec::new();
+    for id in ids {
+        let run = state.store.get_run(id).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_batch_request",
+                format!("no run with id {id}"),
+            )
+        })?;
+        out.push(
+            batch::input::sweep_run(&run.summary.name, &run.points, &run.summary.attrs)
+                .map_err(invalid)?,
+        );
+    }
+    Ok(out)
+}
+
+async fn su_fit(
+    State(state): State<AppState>,
+    request: Result<Json<SuFitRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut request = body(request)?;
+    let stored = stored_runs(&state, std::mem::take(&mut request.run_ids)).await?;
+    request.runs.extend(stored);
+    let fitted = blocking(move || batch::su::fit_su(&request.runs, &request.options)).await?;
+    Ok(Json(fitted).into_response())
+}
+
+async fn predict(
+    Query(query): Query<FormatQuery>,
+    request: Result<Json<SuPredictRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let csv = wants_csv(&query)?;
+    let request = body(request)?;
+    let answer = batch::su::predict(&request).map_err(invalid)?;
+    if csv {
+        let mut text = String::from("step,tokens,loss\n");
+        for p in &answer.curve {
+            text.push_str(&format!("{},{},{}\n", p.step, p.tokens, p.loss));
+        }
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response());
+    }
+    Ok(Json(answer).into_response())
+}
+
+async fn hyper(
+    Query(query): Query<FormatQuery>,
+    request: Result<Json<HyperRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let csv = wants_csv(&query)?;
+    let request = body(request)?;
+    let answer = blocking(move || batch::hyper::fit_hyper(&request.rows, &request.options)).await?;
+    if csv {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            batch::report::hyper_csv(&answer),
+        )
+            .into_response());
+    }
+    Ok(Json(answer).into_response())
+}
+
+async fn analyze(
+    State(state): State<AppState>,
+    Query(query): Query<FormatQuery>,
+    request: Result<Json<AnalyzeRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let csv = wants_csv(&query)?;
+    let mut request = body(request)?;
+    let stored = stored_runs(&state, std::mem::take(&mut request.run_ids)).await?;
+    request.runs.extend(stored);
+    let analysis =
+        blocking(move || batch::analyze(&request.runs, &request.table, &request.options)).await?;
+    if csv {
+        Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            batch::report::to_csv(&analysis),
+        )
+            .into_response())
+    } else {
+        Ok(Json(analysis).into_response())
+    }
+}
