@@ -4,8 +4,7 @@
 use serde::{Deserialize, Serialize};
 use shared::laws::chinchilla::ChinchillaLaw;
 use shared::laws::kaplan::{KaplanNDLaw, KaplanNSLaw, KaplanPowerLaw};
-use shared::laws::momentum::{MomentumLaw, WarmupConvention};
-use shared::laws::multipower::{MplConvention, MultiPowerLaw};
+use shared::laws::multipower::MultiPowerLaw;
 use shared::laws::power::SaturatingPowerLaw;
 use shared::laws::{Law, ParamSpec};
 
@@ -199,29 +198,7 @@ pub fn prepare_curves(
                 )));
             }
         }
-        let boxed: Box<dyn Law> = match law {
-            LawName::Momentum => {
-                let convention = match settings.convention {
-                    Convention::Code => WarmupConvention::AtPeak {
-                        warmup: warmup_len(&run.lrs),
-                    },
-                    Convention::Paper => WarmupConvention::Literal,
-                };
-                Box::new(
-                    MomentumLaw::new(&run.lrs, &run.steps, settings.lambda, convention)
-                        .map_err(law_error)?,
-                )
-            }
-            _ => {
-                let convention = match settings.convention {
-                    Convention::Code => MplConvention::AuthorsCode,
-                    Convention::Paper => MplConvention::Paper {
-                        warmup: warmup_len(&run.lrs),
-                    },
-                };
-                Box::new(MultiPowerLaw::new(&run.lrs, &run.steps, convention).map_err(law_error)?)
-            }
-        };
+        let boxed = super::predict::schedule_law(law, settings, &run.lrs, &run.steps)?;
         let split = if holdout.contains(&run.name) {
             &mut held
         } else {
@@ -442,14 +419,6 @@ fn grid(specs: &[ParamSpec]) -> (Vec<Vec<f64>>, String) {
         .join(", ");
     let n = starts.len();
     (starts, format!("full grid: {text} ({n} starts)"))
-}
-
-/// Steps before the learning rate first reaches its maximum.
-pub(crate) fn warmup_len(lrs: &[f64]) -> usize {
-    let peak = lrs.iter().copied().fold(0.0, f64::max);
-    lrs.iter()
-        .position(|&v| v >= peak * (1.0 - 1e-9))
-        .unwrap_or(0)
 }
 
 fn exclude_curve_points(

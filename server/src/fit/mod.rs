@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use shared::api::{BootstrapSummary, FitReport, ParamEstimate, RunMetrics};
+use shared::display::quantile;
 use shared::laws::ParamSpec;
 
 use objective::Objective;
@@ -205,11 +206,8 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             if fixed[j].is_some() {
                 continue;
             }
-            let mut column: Vec<f64> = samples.iter().map(|s| s[j]).collect();
-            if let (Some(lo), Some(hi)) = (
-                uncertainty::quantile(&mut column, tail),
-                uncertainty::quantile(&mut column, 1.0 - tail),
-            ) {
+            let column: Vec<f64> = samples.iter().map(|s| s[j]).collect();
+            if let (Some(lo), Some(hi)) = (quantile(&column, tail), quantile(&column, 1.0 - tail)) {
                 *ci = Some([lo, hi]);
             }
         }

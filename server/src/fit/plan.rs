@@ -12,7 +12,7 @@ use shared::laws::kaplan::KaplanND;
 
 use super::FitError;
 use super::laws::LawName;
-use super::uncertainty::quantile;
+use shared::display::quantile;
 
 /// Most budgets plus proposals in one request.
 pub const MAX_POINTS: usize = 1_000;
@@ -134,11 +134,11 @@ pub fn plan(
         .unwrap_or_default();
     let tail = (1.0 - report.ci_level) / 2.0;
     let estimate = |f: &dyn Fn(&Model) -> f64| {
-        let mut spread: Vec<f64> = samples.iter().map(f).filter(|v| v.is_finite()).collect();
+        let spread: Vec<f64> = samples.iter().map(f).collect();
         Estimate {
             value: f(&central),
-            lower: quantile(&mut spread, tail),
-            upper: quantile(&mut spread, 1.0 - tail),
+            lower: quantile(&spread, tail),
+            upper: quantile(&spread, 1.0 - tail),
         }
     };
     let optimal = request

@@ -3,13 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 use shared::api::{FitReport, PredictedPoint};
+use shared::forecast::{self, CurveSettings};
 use shared::laws::Law;
-use shared::laws::momentum::{MomentumLaw, WarmupConvention};
-use shared::laws::multipower::{MplConvention, MultiPowerLaw};
 
 use super::FitError;
 use super::laws::{Convention, LawName, LawSettings};
-use super::uncertainty::quantile;
 
 /// What `curvecast fit --out` saves and `curvecast predict --fit` reads.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -20,42 +18,20 @@ pub struct SavedFit {
     pub report: FitReport,
 }
 
-/// The law instance of a schedule law at `steps` of per-step learning rates `lrs`.
+/// The law instance of a schedule law at `steps` of per-step learning rates `lrs`: the
+/// same instance the fit used and the browser builds (`shared::forecast`).
 pub fn schedule_law(
     law: LawName,
     settings: &LawSettings,
     lrs: &[f64],
     steps: &[usize],
 ) -> Result<Box<dyn Law>, FitError> {
-    let warmup = super::laws::warmup_len(lrs);
-    let input = |e: shared::laws::LawError| FitError::Input(e.to_string());
-    Ok(match (law, settings.convention) {
-        (LawName::Momentum, Convention::Code) => Box::new(
-            MomentumLaw::new(
-                lrs,
-                steps,
-                settings.lambda,
-                WarmupConvention::AtPeak { warmup },
-            )
-            .map_err(input)?,
-        ),
-        (LawName::Momentum, Convention::Paper) => Box::new(
-            MomentumLaw::new(lrs, steps, settings.lambda, WarmupConvention::Literal)
-                .map_err(input)?,
-        ),
-        (LawName::Multipower, Convention::Code) => {
-            Box::new(MultiPowerLaw::new(lrs, steps, MplConvention::AuthorsCode).map_err(input)?)
-        }
-        (LawName::Multipower, Convention::Paper) => Box::new(
-            MultiPowerLaw::new(lrs, steps, MplConvention::Paper { warmup }).map_err(input)?,
-        ),
-        (other, _) => {
-            return Err(FitError::Input(format!(
-                "{} does not predict loss curves from a schedule",
-                other.as_str()
-            )));
-        }
-    })
+    let settings = CurveSettings {
+        code_convention: settings.convention == Convention::Code,
+        lambda: settings.lambda,
+    };
+    forecast::schedule_law(law.as_str(), settings, lrs, steps)
+        .map_err(|e| FitError::Input(e.to_string()))
 }
 
 /// The predicted curve at `steps` with a band at the fit's CI level.
@@ -65,36 +41,24 @@ pub fn predict_curve(
     steps: &[usize],
 ) -> Result<Vec<PredictedPoint>, FitError> {
     let law = schedule_law(fit.law, &fit.settings, lrs, steps)?;
-    let central = law
-        .predict(&fit.params)
-        .map_err(|e| FitError::Input(e.to_string()))?;
-    let samples: Vec<Vec<f64>> = fit
+    let samples = fit
         .report
         .bootstrap
         .as_ref()
-        .map(|b| {
-            b.samples
-                .iter()
-                .filter_map(|p| law.predict(p).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let tail = (1.0 - fit.report.ci_level) / 2.0;
+        .map_or(&[][..], |b| &b.samples[..]);
+    let curve = forecast::predict(law.as_ref(), &fit.params, samples, fit.report.ci_level)
+        .map_err(|e| FitError::Input(e.to_string()))?;
+    let band = |side: &Option<Vec<f64>>, i: usize| {
+        side.as_ref().map(|v| v[i]).filter(|v: &f64| v.is_finite())
+    };
     Ok(steps
         .iter()
         .enumerate()
-        .map(|(i, &step)| {
-            let mut column: Vec<f64> = samples
-                .iter()
-                .map(|s| s[i])
-                .filter(|v| v.is_finite())
-                .collect();
-            PredictedPoint {
-                step,
-                loss: central[i],
-                lower: quantile(&mut column, tail),
-                upper: quantile(&mut column, 1.0 - tail),
-            }
+        .map(|(i, &step)| PredictedPoint {
+            step,
+            loss: curve.loss[i],
+            lower: band(&curve.lower, i),
+            upper: band(&curve.upper, i),
         })
         .collect())
 }

@@ -168,14 +168,3 @@ pub fn bootstrap(
     let failed = results.iter().filter(|r| r.is_none()).count();
     (results.into_iter().flatten().collect(), failed)
 }
-
-/// The `q` quantile (0..1) of `values` by linear interpolation; `None` if empty.
-pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let pos = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    Some(values[lo] + (values[hi] - values[lo]) * (pos - lo as f64))
-}
