@@ -42,6 +42,9 @@ pub struct FitArgs {
     /// Leave out the K highest-loss points (outliers, e.g. spikes).
     #[arg(long, default_value_t = 0)]
     pub exclude_highest: usize,
+    /// Weight of a fitted run's points, `RUN=W` (repeatable; default 1).
+    #[arg(long, value_parser = parse_weight)]
+    pub weight: Vec<(String, f64)>,
     /// Objective: `huber` (on log loss, the default), `ls-log` or `ls-raw` (least squares).
     #[arg(long, default_value = "huber")]
     pub objective: String,
@@ -187,6 +190,7 @@ fn fit_options(args: &FitArgs) -> anyhow::Result<FitOptions> {
         bounds,
         prior_strength: args.prior_strength,
         cross_validate: args.cross_validate,
+        run_weights: args.weight.iter().cloned().collect(),
         ..FitOptions::default()
     })
 }
@@ -288,6 +292,18 @@ fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok(ingest::ingest(&name, &bytes, &Limits::default())?.runs)
+}
+
+/// `RUN=W`.
+fn parse_weight(text: &str) -> Result<(String, f64), String> {
+    let (run, w) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("'{text}' is not RUN=WEIGHT"))?;
+    let w = w
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("'{w}' in '{text}' is not a number"))?;
+    Ok((run.to_string(), w))
 }
 
 /// `FIRST..LAST` (inclusive steps).

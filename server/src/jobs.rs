@@ -86,6 +86,18 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
             "run {id} is both fitted and held out"
         )));
     }
+    for (id, w) in &request.options.run_weights {
+        if !request.runs.iter().any(|r| r.to_string() == *id) {
+            return Err(FitError::Input(format!(
+                "a weight is given for run {id}, which is not fitted"
+            )));
+        }
+        if !(w.is_finite() && *w >= 0.0) {
+            return Err(FitError::Input(format!(
+                "the weight of run {id} must be finite and >= 0, not {w}"
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -191,6 +203,13 @@ pub fn run(
         }
         laws::prepare_table(law, &rows, &holdout_names, &exclusion)?
     };
+    let mut fit_options = fit_options;
+    // Weights are given by run id (checked by `validate`); the engine knows run names.
+    for run in train {
+        if let Some(&w) = request.options.run_weights.get(&run.summary.id.to_string()) {
+            fit_options.run_weights.insert(run.summary.name.clone(), w);
+        }
+    }
     let fitted = fit(prepared, &fit_options)?;
     Ok((fitted.params, fitted.report))
 }

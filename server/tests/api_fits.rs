@@ -122,7 +122,10 @@ async fn wait_done(app: &TestApp, id: i64) -> FitDetail {
 fn error_code(body: &[u8]) -> String {
     let v: serde_json::Value = serde_json::from_slice(body)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(body)));
-    v["error"]["code"].as_str().unwrap().to_string()
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error: {v}"))
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -296,6 +299,16 @@ async fn bad_fit_requests_say_why() {
             r#"{"law": "momentum", "runs": [1], "typo": 3}"#,
             StatusCode::BAD_REQUEST,
             "invalid_json",
+        ),
+        (
+            r#"{"law": "momentum", "runs": [1], "options": {"run_weights": {"2": 1.0}}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fit_request",
+        ),
+        (
+            r#"{"law": "momentum", "runs": [1], "options": {"run_weights": {"1": -1.0}}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fit_request",
         ),
     ] {
         let (got, response, _) = post_json(&app, "/api/fits", body).await;

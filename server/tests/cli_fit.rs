@@ -245,3 +245,57 @@ fn warmup_fraction_and_step_ranges_are_left_out_and_reported() {
     ]);
     assert!(!ok && stderr.contains("--skip-fraction"), "{stderr}");
 }
+
+#[test]
+fn a_run_weighted_zero_leaves_the_fit_as_without_it() {
+    let fit_params = |extra: &[&str], files: &[&str]| {
+        let mut args = vec!["fit", "--law", "momentum", "--json"];
+        args.extend_from_slice(extra);
+        let paths: Vec<String> = files.iter().map(|f| data(f)).collect();
+        args.extend(paths.iter().map(String::as_str));
+        let (ok, stdout, stderr) = curvecast(&args);
+        assert!(ok, "{stderr}");
+        let report: shared::api::FitReport = serde_json::from_str(&stdout).unwrap();
+        (
+            report.params.iter().map(|p| p.value).collect::<Vec<f64>>(),
+            report.settings,
+        )
+    };
+    let (alone, _) = fit_params(&[], &["cosine_24000.csv"]);
+    let (weighted, settings) = fit_params(
+        &["--weight", "constant_24000=0"],
+        &["cosine_24000.csv", "constant_24000.csv"],
+    );
+    let (both, _) = fit_params(&[], &["cosine_24000.csv", "constant_24000.csv"]);
+    for (a, w) in alone.iter().zip(&weighted) {
+        // Tolerance: 1e-4 relative (same data term, same starts).
+        assert!((a - w).abs() <= 1e-4 * a.abs(), "{alone:?} vs {weighted:?}");
+    }
+    assert_ne!(
+        alone, both,
+        "the constant run does change an unweighted fit"
+    );
+    assert_eq!(settings["run_weights"]["constant_24000"], 0.0);
+
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "momentum",
+        "--weight",
+        "nope=2",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(
+        !ok && stderr.contains("'nope', which is not a fitted run"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = curvecast(&[
+        "fit",
+        "--law",
+        "momentum",
+        "--weight",
+        "cosine_24000=-1",
+        &data("cosine_24000.csv"),
+    ]);
+    assert!(!ok && stderr.contains("finite and >= 0"), "{stderr}");
+}

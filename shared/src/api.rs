@@ -260,6 +260,8 @@ pub struct FitRequestOptions {
     pub exclude_ranges: Vec<[usize; 2]>,
     /// Leave out the k highest losses.
     pub exclude_highest: usize,
+    /// Weights of the points of fitted runs, by run id (default 1).
+    pub run_weights: BTreeMap<String, f64>,
     /// Bootstrap resamples of whole runs (0: none).
     pub bootstrap: usize,
     pub seed: Option<u64>,

@@ -71,6 +71,8 @@ pub struct FitOptions {
     pub prior_strength: Option<f64>,
     /// Choose that strength by leave-one-run-out cross-validation instead.
     pub cross_validate: bool,
+    /// Weights of the points of named fitted runs (default 1): e.g. less for a noisy run.
+    pub run_weights: BTreeMap<String, f64>,
 }
 
 impl Default for FitOptions {
@@ -86,6 +88,7 @@ impl Default for FitOptions {
             max_iters: 1000,
             prior_strength: None,
             cross_validate: false,
+            run_weights: BTreeMap::new(),
         }
     }
 }
@@ -145,6 +148,13 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let linear = prepared.linear;
     let mut problem = prepared.train;
     problem.objective = options.objective;
+    problem
+        .weight_runs(&options.run_weights)
+        .map_err(FitError::Input)?;
+    let mut law_settings = prepared.settings;
+    if !options.run_weights.is_empty() {
+        law_settings["run_weights"] = serde_json::json!(options.run_weights);
+    }
     let train = problem.unit_counts();
     let mut settings = Settings {
         threads: options.threads.max(1),
@@ -282,7 +292,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let report = FitReport {
         law: prepared.law,
         form: prepared.form,
-        settings: prepared.settings,
+        settings: law_settings,
         objective: serde_json::to_value(options.objective).unwrap_or_default(),
         optimizer,
         start_grid: prepared.start_grid,

@@ -57,6 +57,32 @@ impl Problem {
         }
     }
 
+    /// Multiplies the weights of the points of each named run (group); names no run of
+    /// this problem, negative or non-finite weights are errors.
+    pub fn weight_runs(
+        &mut self,
+        weights: &std::collections::BTreeMap<String, f64>,
+    ) -> Result<(), String> {
+        for (run, &w) in weights {
+            let group = self.groups.iter().position(|g| g == run).ok_or_else(|| {
+                format!("a weight is given for '{run}', which is not a fitted run")
+            })?;
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(format!(
+                    "the weight of run '{run}' must be finite and >= 0, not {w}"
+                ));
+            }
+            for block in &mut self.blocks {
+                for (weight, &g) in block.weights.iter_mut().zip(&block.group_of) {
+                    if g == group {
+                        *weight *= w;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn n_params(&self) -> usize {
         self.specs.len()
     }
