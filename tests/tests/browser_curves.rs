@@ -4,22 +4,14 @@
 
 mod common;
 
-use common::{start_browser, start_server};
+use common::{csv_100, start_browser, start_server};
 use shared::display::debiased_ema;
-
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/multipowerlaw/csv_100"
-);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn curves_smooth_zoom_and_export_the_api_values() {
     let server = start_server().await;
     let browser = start_browser().await;
-    let files: Vec<_> = ["cosine_24000", "constant_24000", "wsdcon_3"]
-        .iter()
-        .map(|n| std::path::Path::new(DATA).join(format!("{n}.csv")))
-        .collect();
+    let files = csv_100(&["cosine_24000", "constant_24000", "wsdcon_3"]);
     browser.upload(&server.url, &files).await;
     let ids = browser.run_ids().await;
     assert_eq!(ids.len(), 3, "{ids:?}");

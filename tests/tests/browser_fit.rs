@@ -4,21 +4,13 @@
 
 mod common;
 
-use common::{start_browser, start_server};
-
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/multipowerlaw/csv_100"
-);
+use common::{csv_100, start_browser, start_server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fit_with_a_held_out_run_and_reopen_its_url() {
     let server = start_server().await;
     let browser = start_browser().await;
-    let files: Vec<_> = ["cosine_24000", "constant_24000", "wsdcon_3"]
-        .iter()
-        .map(|n| std::path::Path::new(DATA).join(format!("{n}.csv")))
-        .collect();
+    let files = csv_100(&["cosine_24000", "constant_24000", "wsdcon_3"]);
     browser.upload(&server.url, &files).await;
     let ids = browser.run_ids().await;
 

@@ -4,21 +4,13 @@
 
 mod common;
 
-use common::{start_browser, start_server};
-
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/multipowerlaw/csv_100"
-);
+use common::{csv_100, start_browser, start_server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
     let server = start_server().await;
     let browser = start_browser().await;
-    let files: Vec<_> = ["cosine_24000", "constant_24000"]
-        .iter()
-        .map(|n| std::path::Path::new(DATA).join(format!("{n}.csv")))
-        .collect();
+    let files = csv_100(&["cosine_24000", "constant_24000"]);
     browser.upload(&server.url, &files).await;
     let ids = browser.run_ids().await;
     let fit = browser

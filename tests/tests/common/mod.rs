@@ -19,6 +19,12 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The published multi-power-law runs of `../shared/data/multipowerlaw/csv_100` by name.
+pub fn csv_100(names: &[&str]) -> Vec<PathBuf> {
+    let dir = workspace_root().join("../shared/data/multipowerlaw/csv_100");
+    names.iter().map(|n| dir.join(format!("{n}.csv"))).collect()
+}
+
 /// A server on a free port, serving `dist/`; stops with the test's runtime.
 pub struct TestServer {
     pub url: String,
