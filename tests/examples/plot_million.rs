@@ -33,14 +33,7 @@ async fn main() {
 
     // In-app navigation keeps the ten freshly imported runs ticked.
     let t = Instant::now();
-    browser
-        .driver
-        .find(thirtyfour::By::LinkText("Curves"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::LinkText("Curves")).await;
     browser
         .wait_for(
             "ten drawn lines",

@@ -16,14 +16,7 @@ async fn curves_smooth_zoom_and_export_the_api_values() {
     let ids = browser.run_ids().await;
     assert_eq!(ids.len(), 3, "{ids:?}");
 
-    browser
-        .driver
-        .find(thirtyfour::By::LinkText("Curves"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::LinkText("Curves")).await;
     browser
         .wait_for(
             "three curves with their LR panel",
@@ -72,14 +65,7 @@ async fn curves_smooth_zoom_and_export_the_api_values() {
     browser.screenshot("curves-smoothing").await;
 
     // CSV export: exactly the API's points and their smoothed values, long format.
-    browser
-        .driver
-        .find(thirtyfour::By::Id("loss-chart-csv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::Id("loss-chart-csv")).await;
     let csv = browser.downloaded("loss-chart.csv").await;
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("run,step,loss,smoothed"));

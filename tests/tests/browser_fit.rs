@@ -30,14 +30,7 @@ async fn fit_with_a_held_out_run_and_reopen_its_url() {
         )
         .await;
     // Nothing chosen: a readable error next to the button, no request.
-    browser
-        .driver
-        .find(thirtyfour::By::Id("start-fit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::Id("start-fit")).await;
     let message = browser
         .wait_for(
             "the empty-fit error",
@@ -53,14 +46,7 @@ async fn fit_with_a_held_out_run_and_reopen_its_url() {
     browser.set_value(&role("constant_24000"), "fit").await;
     browser.set_value(&role("wsdcon_3"), "holdout").await;
     browser.set_value("bootstrap", "8").await;
-    browser
-        .driver
-        .find(thirtyfour::By::Id("start-fit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::Id("start-fit")).await;
     let url = browser
         .wait_for(
             "the fit's page",

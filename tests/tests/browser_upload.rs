@@ -69,14 +69,7 @@ async fn uploading_a_csv_plots_its_points() {
         )
         .await;
     assert!(listed.as_str().unwrap().contains("browser-run"), "{listed}");
-    browser
-        .driver
-        .find(thirtyfour::By::LinkText("Curves"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::LinkText("Curves")).await;
     // The chart holds the (smoothed, debiased: first point unchanged) trace named after
     // the file with all 250 points.
     let trace = browser
@@ -92,14 +85,7 @@ async fn uploading_a_csv_plots_its_points() {
     assert!((trace["first"].as_f64().unwrap() - 10.5).abs() < 1e-12);
 
     // The log-x toggle switches the axis type.
-    browser
-        .driver
-        .find(thirtyfour::By::Id("log-x"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::Id("log-x")).await;
     browser
         .wait_for(
             "a log x axis",
@@ -110,14 +96,7 @@ async fn uploading_a_csv_plots_its_points() {
 
     // Rename, then delete, from the Runs page.
     let id = browser.run_ids().await["browser-run"];
-    browser
-        .driver
-        .find(thirtyfour::By::LinkText("Runs"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(thirtyfour::By::LinkText("Runs")).await;
     browser
         .wait_for(
             "the rename button",
@@ -125,15 +104,10 @@ async fn uploading_a_csv_plots_its_points() {
         )
         .await;
     browser
-        .driver
-        .find(thirtyfour::By::Css(
+        .click(thirtyfour::By::Css(
             "button[aria-label='rename browser-run']",
         ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .await;
     let field = browser
         .driver
         .find(thirtyfour::By::Id(format!("rename-{id}")))
@@ -150,13 +124,8 @@ async fn uploading_a_csv_plots_its_points() {
         .await;
     assert!(browser.run_ids().await.contains_key("renamed-run"));
     browser
-        .driver
-        .find(thirtyfour::By::Id(format!("delete-{id}")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(thirtyfour::By::Id(format!("delete-{id}")))
+        .await;
     browser
         .wait_for(
             "the empty list",

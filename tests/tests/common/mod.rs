@@ -266,6 +266,11 @@ impl Browser {
             .unwrap();
     }
 
+    /// Clicks the element `by` finds (the test fails if there is none).
+    pub async fn click(&self, by: By) {
+        self.driver.find(by).await.unwrap().click().await.unwrap();
+    }
+
     /// Sets an input's value as if typed (fires `input` and `change`).
     pub async fn set_value(&self, id: &str, value: &str) {
         self.driver
