@@ -20,36 +20,7 @@ impl Drop for Server {
 }
 
 fn start(db: &Path) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_curvecast"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--dist",
-            "/nonexistent",
-        ])
-        .arg("--db")
-        .arg(db)
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::blocking::get(format!("{}/api/health", server.url)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the server did not start within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+    start_with(db, &[])
 }
 
 fn list(server: &Server) -> Vec<RunSummary> {
@@ -83,6 +54,8 @@ fn runs_survive_a_restart() {
     assert_eq!(list(&server), before);
 }
 
+/// Starts `curvecast serve` with extra flags; ready once its port accepts connections
+/// (so also when every request needs a token).
 fn start_with(db: &Path, extra: &[&str]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
