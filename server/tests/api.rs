@@ -1,69 +1,24 @@
 //! The API over the real router (`oneshot`, no socket): uploads, listing, errors.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use server::api::{self, Config};
-use server::store::Store;
+use axum::http::{Request, StatusCode};
+use server::api::Config;
 use shared::api::{ErrorResponse, RunDetail, RunSummary, UploadResponse};
-use tower::ServiceExt;
 
-struct TestApp {
-    router: axum::Router,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::TestApp;
 
 fn test_app(config: Config) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("test.db")).unwrap();
-    TestApp {
-        router: api::app(store, config),
-        _dir: dir,
-    }
-}
-
-const BOUNDARY: &str = "curvecast-test-boundary";
-
-fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
+    TestApp::new(config)
 }
 
 async fn call(app: &TestApp, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    let (status, _, body) = common::send(&app.router, request).await;
+    (status, body)
 }
 
 async fn upload(app: &TestApp, files: &[(&str, &[u8])]) -> (StatusCode, Vec<u8>) {
-    let request = Request::post("/api/runs")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(Body::from(multipart(files)))
-        .unwrap();
-    call(app, request).await
+    call(app, common::multipart("/api/runs", files, None)).await
 }
 
 async fn get(app: &TestApp, uri: &str) -> (StatusCode, Vec<u8>) {

@@ -5,45 +5,24 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use polars::prelude::*;
-use server::api::{self, Config};
-use server::store::Store;
+use server::api::Config;
 use shared::api::{FitDetail, FitStatus, FitSummary, UploadResponse};
-use tower::ServiceExt;
 
-struct TestApp {
-    router: axum::Router,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::TestApp;
 
 fn test_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("fits.db")).unwrap();
-    TestApp {
-        router: api::app(store, Config::default()),
-        _dir: dir,
-    }
+    TestApp::new(Config::default())
 }
 
+/// The status, body and `Location` header of the answer.
 async fn call(app: &TestApp, request: Request<Body>) -> (StatusCode, Vec<u8>, Option<String>) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
+    let (status, headers, body) = common::send(&app.router, request).await;
+    let location = headers
         .get(header::LOCATION)
         .map(|l| l.to_str().unwrap().to_string());
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-        location,
-    )
+    (status, body, location)
 }
 
 async fn post_json(app: &TestApp, uri: &str, body: &str) -> (StatusCode, Vec<u8>, Option<String>) {
@@ -64,21 +43,7 @@ async fn get(app: &TestApp, uri: &str) -> (StatusCode, Vec<u8>) {
 
 /// Uploads files of `../shared/data/multipowerlaw/csv_25` (or given text); returns run ids.
 async fn upload(app: &TestApp, files: &[(&str, Vec<u8>)]) -> Vec<i64> {
-    let boundary = "b0undary";
-    let mut body = Vec::new();
-    for (name, bytes) in files {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n").as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let request = Request::post("/api/runs")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
+    let request = common::multipart("/api/runs", files, None);
     let (status, body, _) = call(app, request).await;
     assert_eq!(
         status,

@@ -8,31 +8,22 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use server::api::{self, Config};
-use server::store::Store;
+use server::api::Config;
 use shared::api::{
     FitDetail, FitStatus, FitSummary, PlanResponse, RankedSchedule, RunSummary, UploadResponse,
 };
 use tower::ServiceExt;
 
-struct TestApp {
-    router: axum::Router,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::TestApp;
 
 fn test_app(config: Config) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("manage.db")).unwrap();
-    TestApp {
-        router: api::app(store, config),
-        _dir: dir,
-    }
+    TestApp::new(config)
 }
 
+/// The status and JSON body (`Null` when empty) of the answer.
 async fn call(app: &TestApp, request: Request<Body>) -> (StatusCode, Value) {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, _, bytes) = common::send(&app.router, request).await;
     let value = if bytes.is_empty() {
         Value::Null
     } else {
@@ -61,21 +52,7 @@ fn code(body: &Value) -> &str {
 }
 
 async fn upload_files(app: &TestApp, files: &[(&str, Vec<u8>)]) -> Vec<RunSummary> {
-    let boundary = "b0undary";
-    let mut body = Vec::new();
-    for (name, bytes) in files {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n").as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let request = Request::post("/api/runs")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
+    let request = common::multipart("/api/runs", files, None);
     let (status, body) = call(app, request).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     serde_json::from_value::<UploadResponse>(body).unwrap().runs

@@ -1,63 +1,31 @@
 //! `POST /api/runs/preview` and the `mapping` field of uploads, over the real router.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use server::api::{self, Config};
-use server::store::Store;
+use axum::http::{Request, StatusCode};
+use server::api::Config;
 use shared::api::{ErrorResponse, IngestReport, RunSummary, UploadResponse};
-use tower::ServiceExt;
-
-const BOUNDARY: &str = "curvecast-preview-boundary";
 
 /// A CSV whose loss column has a name no reader guesses.
 const ODD_CSV: &[u8] = b"it,objective,lr\n1,4.0,0.001\n2,3.5,0.001\n3,3.2,0.001\n4,3.0,0.001\n";
 
+mod common;
+
 fn form(files: &[(&str, &[u8])], mapping: Option<&str>) -> Request<Body> {
-    form_to("/api/runs/preview", files, mapping)
+    common::multipart("/api/runs/preview", files, mapping)
 }
 
 fn form_to(uri: &str, files: &[(&str, &[u8])], mapping: Option<&str>) -> Request<Body> {
-    let mut body = Vec::new();
-    if let Some(mapping) = mapping {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"mapping\"\r\n\r\n{mapping}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    for (name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    Request::post(uri)
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(Body::from(body))
-        .unwrap()
+    common::multipart(uri, files, mapping)
 }
 
 async fn call(router: &axum::Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, body.to_vec())
+    let (status, _, body) = common::send(router, request).await;
+    (status, body)
 }
 
-fn app() -> (axum::Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("test.db")).unwrap();
-    (api::app(store, Config::default()), dir)
+fn app() -> (axum::Router, common::TestApp) {
+    let app = common::TestApp::new(Config::default());
+    (app.router.clone(), app)
 }
 
 async fn run_count(router: &axum::Router) -> usize {

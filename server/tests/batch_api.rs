@@ -3,27 +3,16 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use server::api::{self, Config};
+use server::api::Config;
 use server::batch::synthetic;
-use server::store::Store;
 use shared::api::batch::AnalyzeResponse;
 use shared::api::{ErrorResponse, UploadResponse};
-use tower::ServiceExt;
+
+mod common;
 
 async fn call(router: &axum::Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    let (status, _, body) = common::send(router, request).await;
+    (status, body)
 }
 
 fn post_json(uri: &str, body: serde_json::Value) -> Request<Body> {
@@ -35,11 +24,8 @@ fn post_json(uri: &str, body: serde_json::Value) -> Request<Body> {
 
 #[tokio::test]
 async fn stored_sweep_inline_table_csv_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let router = api::app(
-        Store::open(&dir.path().join("t.db")).unwrap(),
-        Config::default(),
-    );
+    let app = common::TestApp::new(Config::default());
+    let router = app.router.clone();
 
     // Upload a synthetic sweep (one model, 8 batch sizes) as a long CSV.
     let runs = synthetic::sweep(&synthetic::SweepSpec {
@@ -47,19 +33,9 @@ async fn stored_sweep_inline_table_csv_and_errors() {
         ..Default::default()
     });
     let csv = synthetic::to_csv(&runs);
-    let boundary = "b0undary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sweep.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
-    );
     let (status, bytes) = call(
         &router,
-        Request::post("/api/runs")
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .unwrap(),
+        common::multipart("/api/runs", &[("sweep.csv", csv.as_bytes())], None),
     )
     .await;
     assert_eq!(
