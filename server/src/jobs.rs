@@ -1,15 +1,21 @@
 //! Fit jobs: a create call queues the fit and returns at once; a bounded pool runs
-//! queued fits one at a time per permit (fits use both cores themselves), so other
-//! requests stay fast. Cancelling marks the fit in the store: a queued fit never
-//! starts, a running one's result is discarded when it ends.
+//! queued fits one at a time per permit (fits use both cores themselves).
+//!
+//! Other requests stay fast meanwhile because a fit runs on its own thread at a lower
+//! CPU priority (nice 10, inherited by the threads it starts): it takes both cores when
+//! the server is idle, and yields them to request handling when it is not.
+//!
+//! Cancelling marks the fit in the store (a queued fit never starts) and sets its
+//! [`Control`] flag, which stops a running fit's optimisers at their next step.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
-use shared::api::{FitRequest, RunDetail};
+use shared::api::{FitRequest, Progress, RunDetail};
 use shared::schedule::Schedule;
 use tokio::sync::Semaphore;
 
+use crate::fit::control::Control;
 use crate::fit::laws::{self, Convention, Exclusion, LawName, LawSettings};
 use crate::fit::objective::{Objective, Penalty, Scale};
 use crate::fit::{FitError, FitOptions, fit, report};
@@ -19,38 +25,93 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct Jobs {
     permits: Arc<Semaphore>,
+    /// The controls of queued and running fits, by fit id.
+    active: Arc<Mutex<HashMap<i64, Arc<Control>>>>,
 }
 
 impl Jobs {
     pub fn new(concurrent_fits: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(concurrent_fits.max(1))),
+            active: Arc::default(),
         }
     }
 
     /// Queues fit `id` (already stored as queued) and runs it when a permit is free.
     pub fn spawn(&self, store: Store, id: i64, request: FitRequest) {
         let permits = self.permits.clone();
+        let control = Arc::new(Control::default());
+        self.lock().insert(id, control.clone());
+        let jobs = self.clone();
         tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            if !store.start_fit(id).await.unwrap_or(false) {
-                return; // cancelled or deleted while queued
-            }
-            let outcome = match load_runs(&store, &request).await {
-                Ok((train, holdout)) => {
-                    tokio::task::spawn_blocking(move || run(&request, &train, &holdout))
-                        .await
-                        .unwrap_or_else(|e| Err(FitError::Failed(format!("the fit crashed: {e}"))))
+            if let Ok(_permit) = permits.acquire_owned().await
+                && !control.is_cancelled()
+                && store.start_fit(id).await.unwrap_or(false)
+            {
+                let outcome = match load_runs(&store, &request).await {
+                    Ok((train, holdout)) => {
+                        let control = control.clone();
+                        in_background(move || run(&request, &train, &holdout, control)).await
+                    }
+                    Err(e) => Err(e),
+                };
+                let outcome = outcome.map_err(|e| e.to_string());
+                // A cancelled fit is already marked so; this stores nothing for it.
+                if let Err(e) = store.finish_fit(id, outcome).await {
+                    tracing::error!("fit {id}: cannot store the result: {e}");
                 }
-                Err(e) => Err(e),
-            };
-            let outcome = outcome.map_err(|e| e.to_string());
-            if let Err(e) = store.finish_fit(id, outcome).await {
-                tracing::error!("fit {id}: cannot store the result: {e}");
             }
+            jobs.lock().remove(&id);
         });
+    }
+
+    /// Stops fit `id`'s work if it is queued or running here (the store records why).
+    pub fn cancel(&self, id: i64) {
+        if let Some(control) = self.lock().get(&id) {
+            control.cancel();
+        }
+    }
+
+    /// Fits queued or running (until their work has stopped).
+    pub fn active(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// How far fit `id` is, while it is queued or running.
+    pub fn progress(&self, id: i64) -> Option<Progress> {
+        self.lock().get(&id).map(|c| c.progress())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Control>>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs `work` on a new thread at a lower CPU priority and awaits its result.
+async fn in_background<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, FitError> + Send + 'static,
+) -> Result<T, FitError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("fit".into())
+        .spawn(move || {
+            lower_priority();
+            let _ = tx.send(work());
+        });
+    if let Err(e) = spawned {
+        return Err(FitError::Failed(format!("cannot start a fit thread: {e}")));
+    }
+    rx.await
+        .unwrap_or_else(|_| Err(FitError::Failed("the fit crashed".into())))
+}
+
+/// On Linux the nice value belongs to the calling thread and is inherited by the
+/// threads it starts; elsewhere fits keep the normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory effects; `who` 0 is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 
@@ -175,6 +236,7 @@ pub fn run(
     request: &FitRequest,
     train: &[RunDetail],
     holdout: &[RunDetail],
+    control: Arc<Control>,
 ) -> Result<(Vec<f64>, shared::api::FitReport), FitError> {
     let law = LawName::parse(&request.law)?;
     let (fit_options, settings, exclusion) = options(request)?;
@@ -204,6 +266,7 @@ pub fn run(
         laws::prepare_table(law, &rows, &holdout_names, &exclusion)?
     };
     let mut fit_options = fit_options;
+    fit_options.control = control;
     // Weights are given by run id (checked by `validate`); the engine knows run names.
     for run in train {
         if let Some(&w) = request.options.run_weights.get(&run.summary.id.to_string()) {

@@ -352,3 +352,63 @@ async fn a_queued_fit_can_be_cancelled() {
         (FitStatus::Cancelled, None)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_fit_reports_progress_and_stops_when_cancelled() {
+    let app = test_app();
+    let ids = upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
+    // The largest bootstrap allowed: minutes of work, so that stopping early shows.
+    let slow = format!(
+        r#"{{"law": "momentum", "runs": [{}, {}], "options": {{"bootstrap": 10000}}}}"#,
+        ids[0], ids[1]
+    );
+    let (_, body, _) = post_json(&app, "/api/fits", &slow).await;
+    let id = serde_json::from_slice::<FitSummary>(&body).unwrap().id;
+
+    // Progress: the bootstrap stage, counting up to its 10,000 resamples, watched for
+    // half a second to measure its pace.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen: Vec<(Instant, u64)> = Vec::new();
+    while seen.len() < 2 || seen[0].0.elapsed() < Duration::from_millis(500) {
+        assert!(Instant::now() < deadline, "no bootstrap progress: {seen:?}");
+        let (_, body) = get(&app, &format!("/api/fits/{id}")).await;
+        let fit: FitDetail = serde_json::from_slice(&body).unwrap();
+        if let Some(p) = fit
+            .progress
+            .filter(|p| p.stage == "bootstrap" && p.done > 0)
+        {
+            assert_eq!(p.total, 10_000);
+            assert!(p.done < p.total, "{p:?}");
+            seen.push((Instant::now(), p.done));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ((t0, d0), (t1, d1)) = (seen[0], *seen.last().unwrap());
+    assert!(d1 > d0, "the bootstrap does not advance: {seen:?}");
+    let rate = (d1 - d0) as f64 / (t1 - t0).as_secs_f64();
+    let remaining = (10_000 - d1) as f64 / rate;
+
+    let (status, body, _) = post_json(&app, &format!("/api/fits/{id}/cancel"), "").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    // The work itself stops: the job leaves the server long before its remaining
+    // resamples could have run.
+    let cancelled_at = Instant::now();
+    loop {
+        let (_, body) = get(&app, "/api/health").await;
+        let health: shared::api::Health = serde_json::from_slice(&body).unwrap();
+        if health.active_fits == 0 {
+            break;
+        }
+        assert!(
+            cancelled_at.elapsed().as_secs_f64() < remaining / 4.0,
+            "the cancelled fit is still working after {:?} (about {remaining:.0} s of work were left)",
+            cancelled_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fit = wait_done(&app, id).await;
+    assert_eq!(
+        (fit.summary.status, fit.report, fit.progress),
+        (FitStatus::Cancelled, None, None)
+    );
+}

@@ -590,7 +590,7 @@ async fn fit_events_stream_follows_the_job_to_its_end() {
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let fit = create_fit(
         &app,
-        json!({"law": "momentum", "runs": ids, "options": {"bootstrap": 100}}),
+        json!({"law": "momentum", "runs": ids, "options": {"bootstrap": 1000}}),
     )
     .await;
     let response = app
@@ -631,6 +631,20 @@ async fn fit_events_stream_follows_the_job_to_its_end() {
         .unwrap();
     let progress: shared::api::FitProgress = serde_json::from_str(last_data).unwrap();
     assert_eq!((progress.id, progress.status), (fit, FitStatus::Done));
+    // While it ran: `progress` events through the bootstrap's resamples.
+    let counts: Vec<u64> = text
+        .split("\n\n")
+        .filter(|e| e.contains("event: progress"))
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|d| serde_json::from_str::<shared::api::FitProgress>(d).unwrap())
+        .filter_map(|p| p.progress.filter(|p| p.stage == "bootstrap"))
+        .map(|p| {
+            assert_eq!(p.total, 1000);
+            p.done
+        })
+        .collect();
+    assert!(!counts.is_empty(), "no bootstrap progress event: {text}");
+    assert!(counts.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
 
     let (status, body) = get(&app, "/api/fits/999/events").await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));

@@ -36,6 +36,10 @@ pub struct Health {
     pub status: String,
     pub version: String,
     pub runs: u64,
+    /// Fit jobs queued or running in this server process (their work included: a
+    /// cancelled fit counts until its optimisers have stopped).
+    #[serde(default)]
+    pub active_fits: usize,
 }
 
 /// Where a run's learning rate comes from.
@@ -303,6 +307,9 @@ pub struct FitDetail {
     pub params: Option<Vec<f64>>,
     pub report: Option<FitReport>,
     pub report_text: Option<String>,
+    /// How far it is, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
 }
 
 /// `POST /api/fits/{id}/predict`: a schedule law's forecast under a schedule.
@@ -401,11 +408,24 @@ pub struct RankedSchedule {
 }
 
 /// A fit job's state, as sent by `GET /api/fits/{id}/events` (Server-Sent Events): one
-/// event per change of status, named after the status; the stream ends when the fit ends.
+/// event per change of status, named after the status, and `progress` events while it
+/// runs; the stream ends when the fit ends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitProgress {
     pub id: i64,
     pub status: FitStatus,
     /// Why it failed, for `failed`.
     pub error: Option<String>,
+    /// How far a running fit is (in `progress` events, sent as it advances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+}
+
+/// How far a running fit is: `done` of `total` units of its current `stage`
+/// (`starts`: optimisations from the start grid; `bootstrap`: resample refits).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub stage: String,
+    pub done: u64,
+    pub total: u64,
 }

@@ -4,6 +4,11 @@
 //! cargo run -p e2e --example loadgen -- --url http://127.0.0.1:8080 --clients 50 --seconds 60
 //! ```
 //!
+//! With `--rate R` the clients are open-loop instead: together they send R requests per
+//! second on a fixed schedule, and a latency counts from when its request was due (so a
+//! server that falls behind is not hidden by clients that wait for it). Closed loop
+//! measures the throughput at saturation; open loop the latency at a given load.
+//!
 //! Set-up: uploads three real curves (`../shared/data/multipowerlaw/csv_25`) and fits the
 //! momentum law to them. Then `clients - 1` clients loop over a mix of requests (per 10:
 //! 2 uploads of a fresh 200-point CSV, 3 listings, 5 predictions from the fit) while one
@@ -22,6 +27,8 @@ struct Args {
     clients: usize,
     seconds: u64,
     token: Option<String>,
+    /// Requests per second across all clients (open loop), or `None` (closed loop).
+    rate: Option<f64>,
 }
 
 fn args() -> Result<Args, String> {
@@ -30,6 +37,7 @@ fn args() -> Result<Args, String> {
         clients: 50,
         seconds: 60,
         token: std::env::var("CURVECAST_TOKEN").ok(),
+        rate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -39,9 +47,17 @@ fn args() -> Result<Args, String> {
             "--clients" => args.clients = value.parse().map_err(|e| format!("--clients: {e}"))?,
             "--seconds" => args.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--token" => args.token = Some(value),
+            "--rate" => match value.parse() {
+                Ok(r) if r > 0.0 => args.rate = Some(r),
+                _ => {
+                    return Err(format!(
+                        "--rate: a number of requests per second > 0, not {value}"
+                    ));
+                }
+            },
             _ => {
                 return Err(format!(
-                    "unknown flag {flag}: use --url, --clients, --seconds, --token"
+                    "unknown flag {flag}: use --url, --clients, --seconds, --token, --rate"
                 ));
             }
         }
@@ -192,8 +208,14 @@ async fn main() -> Result<(), String> {
         }
     }
     println!(
-        "set-up: 3 runs, fit {fit_id}; {} clients for {} s against {}",
-        args.clients, args.seconds, args.url
+        "set-up: 3 runs, fit {fit_id}; {} clients for {} s against {}, {}",
+        args.clients,
+        args.seconds,
+        args.url,
+        match args.rate {
+            Some(r) => format!("open loop at {r} req/s"),
+            None => "closed loop".into(),
+        }
     );
 
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -205,12 +227,26 @@ async fn main() -> Result<(), String> {
         let (client, acknowledged, fits_done) =
             (client.clone(), acknowledged.clone(), fits_done.clone());
         let fit_request = fit_request(200);
+        let (rate, clients) = (args.rate, args.clients);
         tasks.push(tokio::spawn(async move {
             let mut log = Vec::new();
             let predict = json!({"schedule": "wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt", "every": 100});
             let mut k = 0usize;
+            // Open loop: this client's share of the rate, its first request staggered.
+            let interval = rate.map(|r| Duration::from_secs_f64((clients - 1) as f64 / r));
+            let mut due = Instant::now() + interval.unwrap_or_default().mul_f64(c as f64 / clients as f64);
             while Instant::now() < deadline {
                 k += 1;
+                let lag = match interval {
+                    Some(interval) if c != 0 => {
+                        tokio::time::sleep_until(due.into()).await;
+                        let lag = due.elapsed();
+                        due += interval;
+                        lag
+                    }
+                    _ => Duration::ZERO,
+                };
+                let before = log.len();
                 if c == 0 {
                     // The fit client: one fit at a time, polled until it ends.
                     let Some(f) = client.timed("fit", client.request(reqwest::Method::POST, "/api/fits").json(&fit_request), &mut log).await else { continue };
@@ -240,6 +276,10 @@ async fn main() -> Result<(), String> {
                         let request = client.request(reqwest::Method::POST, &format!("/api/fits/{fit_id}/predict")).json(&predict);
                         client.timed("predict", request, &mut log).await;
                     }
+                }
+                // A request that went out late counts its wait.
+                for sample in &mut log[before..] {
+                    sample.1 += lag;
                 }
             }
             log

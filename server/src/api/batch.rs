@@ -39,6 +39,7 @@ fn invalid(e: FitError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_batch_request", m)
         }
         FitError::Failed(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "fit_failed", m),
+        FitError::Cancelled => ApiError::new(StatusCode::CONFLICT, "cancelled", e.to_string()),
     }
 }
 

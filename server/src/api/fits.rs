@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
     BestScheduleRequest, Estimate, FitDetail, FitProgress, FitRequest, FitStatus, FitSummary,
-    PlanRequest, PlanResponse, PredictRequest, RankedSchedule,
+    PlanRequest, PlanResponse, PredictRequest, Progress, RankedSchedule,
 };
 use shared::schedule::Schedule;
 
@@ -125,6 +125,9 @@ async fn get_fit(
 ) -> Result<Json<FitDetail>, ApiError> {
     let mut fit = load(&state, id).await?;
     fit.report_text = fit.report.as_ref().map(jobs::report_text);
+    if fit.summary.status == FitStatus::Running {
+        fit.progress = state.jobs.progress(id);
+    }
     Ok(Json(fit))
 }
 
@@ -133,6 +136,7 @@ async fn delete(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let deleted = state.store.delete_fit(id).await?;
+    state.jobs.cancel(id);
     state.done_fits.forget(id);
     if deleted {
         Ok(StatusCode::NO_CONTENT)
@@ -150,6 +154,7 @@ async fn cancel(
         .cancel_fit(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no fit with id {id}")))?;
+    state.jobs.cancel(id);
     Ok(Json(load(&state, id).await?.summary))
 }
 
@@ -423,7 +428,8 @@ async fn best_schedule(
 
 /// `GET /api/fits/{id}/events`: Server-Sent Events, one per change of the fit's status
 /// (checked every 250 ms), named after it (`queued`, `running`, `done`, `failed`,
-/// `cancelled`; `deleted` if the fit goes away); the stream ends with the fit.
+/// `cancelled`; `deleted` if the fit goes away), and `progress` events while it runs
+/// (stage, done, total); the stream ends with the fit.
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -441,9 +447,10 @@ async fn events(
         .get_fit_summary(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no fit with id {id}")))?;
+    // State: what was last sent (status, progress) and whether the stream is over.
     let stream = futures_util::stream::unfold(
-        (state, None::<FitStatus>, false),
-        move |(state, last, ended)| async move {
+        (state, None::<FitStatus>, None::<Progress>, false),
+        move |(state, last, last_progress, ended)| async move {
             if ended {
                 return None;
             }
@@ -459,24 +466,35 @@ async fn events(
                     let event = Event::default()
                         .event("deleted")
                         .data(format!("{{\"id\":{id}}}"));
-                    return Some((Ok(event), (state, last, true)));
+                    return Some((Ok(event), (state, last, last_progress, true)));
                 };
-                if last != Some(summary.status) {
+                let progress = match summary.status {
+                    FitStatus::Running => state.jobs.progress(id),
+                    _ => None,
+                };
+                let status_changed = last != Some(summary.status);
+                if status_changed || (progress.is_some() && progress != last_progress) {
                     let ended = !matches!(summary.status, FitStatus::Queued | FitStatus::Running);
-                    let progress = FitProgress {
+                    let name = if status_changed {
+                        serde_json::to_value(summary.status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    } else {
+                        "progress".to_string()
+                    };
+                    let data = FitProgress {
                         id,
                         status: summary.status,
                         error: summary.error,
+                        progress: progress.clone(),
                     };
-                    let name = serde_json::to_value(summary.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
                     let event = Event::default()
                         .event(name)
-                        .json_data(&progress)
+                        .json_data(&data)
                         .unwrap_or_default();
-                    return Some((Ok(event), (state, Some(summary.status), ended)));
+                    let next = (state, Some(summary.status), progress, ended);
+                    return Some((Ok(event), next));
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }

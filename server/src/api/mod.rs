@@ -101,6 +101,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<shared::api::Healt
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         runs: state.store.count_runs().await?,
+        active_fits: state.jobs.active(),
     }))
 }
 

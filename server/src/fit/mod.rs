@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: the only module that knows argmin. It does no IO.
 
+pub mod control;
 pub mod crossval;
 pub mod laws;
 mod metrics;
@@ -73,6 +74,9 @@ pub struct FitOptions {
     pub cross_validate: bool,
     /// Weights of the points of named fitted runs (default 1): e.g. less for a noisy run.
     pub run_weights: BTreeMap<String, f64>,
+    /// Cancels the fit and reports its progress (not a setting: never serialised).
+    #[serde(skip)]
+    pub control: std::sync::Arc<control::Control>,
 }
 
 impl Default for FitOptions {
@@ -89,6 +93,7 @@ impl Default for FitOptions {
             prior_strength: None,
             cross_validate: false,
             run_weights: BTreeMap::new(),
+            control: Default::default(),
         }
     }
 }
@@ -99,6 +104,8 @@ pub enum FitError {
     Input(String),
     #[error("the fit failed: {0}")]
     Failed(String),
+    #[error("the fit was cancelled")]
+    Cancelled,
 }
 
 /// The outcome: the report and the best parameter vector.
@@ -148,6 +155,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let linear = prepared.linear;
     let mut problem = prepared.train;
     problem.objective = options.objective;
+    problem.control = options.control.clone();
     problem
         .weight_runs(&options.run_weights)
         .map_err(FitError::Input)?;
@@ -167,6 +175,13 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         .iter()
         .map(|s| s.iter().zip(&fixed).map(|(v, f)| f.unwrap_or(*v)).collect())
         .collect();
+    let cancelled = || {
+        if options.control.is_cancelled() {
+            Err(FitError::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     let (optima, staged_outcome) = match &staged_plan {
         Some(plan) => {
             settings.local = optimize::Local::GaussNewton;
@@ -182,8 +197,10 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
                 options.cross_validate,
                 STAGED_ITERS,
                 settings.threads,
-            )
-            .ok_or_else(|| FitError::Failed("no start reached a finite objective".into()))?;
+            );
+            cancelled()?;
+            let outcome = outcome
+                .ok_or_else(|| FitError::Failed("no start reached a finite objective".into()))?;
             problem.prior = outcome.prior.clone();
             (vec![outcome.optimum.clone()], Some(outcome))
         }
@@ -192,6 +209,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             None,
         ),
     };
+    cancelled()?;
     let best = optima
         .iter()
         .find(|o| o.value.is_finite())
@@ -203,6 +221,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let mut bootstrap = None;
     let mut cis: Vec<Option<[f64; 2]>> = vec![None; specs.len()];
     if options.bootstrap > 0 {
+        options.control.begin("bootstrap", options.bootstrap);
         let (samples, failed) = uncertainty::bootstrap(
             &problem,
             &transform,
@@ -211,6 +230,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             options.seed,
             &settings,
         );
+        cancelled()?;
         let tail = (1.0 - options.ci_level) / 2.0;
         for (j, ci) in cis.iter_mut().enumerate() {
             if fixed[j].is_some() {

@@ -382,6 +382,7 @@ pub fn multi_start(
     } else {
         starts
     };
+    problem.control.begin("starts", starts.len());
     let threads = settings.threads.max(1).min(starts.len().max(1));
     let chunk = starts.len().div_ceil(threads).max(1);
     let mut results: Vec<Optimum> = std::thread::scope(|scope| {
@@ -395,7 +396,11 @@ pub fn multi_start(
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|s| minimise(problem, counts, transform, s, &unpolished))
+                        .map(|s| {
+                            let optimum = minimise(problem, counts, transform, s, &unpolished);
+                            problem.control.advance();
+                            optimum
+                        })
                         .collect::<Vec<_>>()
                 })
             })

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use shared::laws::{Law, ParamSpec};
 
+use super::control::Control;
 use super::objective::Objective;
 use super::prior::Prior;
 
@@ -33,6 +34,9 @@ pub struct Problem {
     pub objective: Objective,
     /// Penalty on weakly identified parameters (inactive by default).
     pub prior: Prior,
+    /// Once cancelled, every evaluation answers +inf (or no residuals), which stops
+    /// every optimiser working on this problem.
+    pub control: Arc<Control>,
 }
 
 /// Residuals of the points with a non-zero count, then the prior's rows.
@@ -54,6 +58,7 @@ impl Problem {
             groups,
             objective: Objective::default(),
             prior: Prior::default(),
+            control: Arc::default(),
         }
     }
 
@@ -104,6 +109,9 @@ impl Problem {
     /// The objective at full parameters `p`, each group weighted by `counts`, with its
     /// gradient when asked. +inf where the law cannot be evaluated.
     pub fn value(&self, p: &[f64], counts: &[f64], mut grad: Option<&mut [f64]>) -> f64 {
+        if self.control.is_cancelled() {
+            return f64::INFINITY;
+        }
         let n_params = self.n_params();
         if let Some(g) = grad.as_deref_mut() {
             g.fill(0.0);
@@ -188,6 +196,9 @@ impl Problem {
     /// Residuals (on the objective's scale) of points with a non-zero count and the
     /// prior's rows, with their Jacobian over the free parameters.
     pub fn residuals(&self, p: &[f64], counts: &[f64], free: &[usize]) -> Option<Residuals> {
+        if self.control.is_cancelled() {
+            return None;
+        }
         let n_params = self.n_params();
         let (mut r, mut jr, mut w) = (Vec::new(), Vec::new(), Vec::new());
         for block in &self.blocks {

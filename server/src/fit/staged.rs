@@ -118,6 +118,7 @@ pub fn fit(
                 .collect()
         })
         .collect();
+    plain.control.begin("starts", unique.len());
     let threads = threads.max(1).min(unique.len().max(1));
     let chunk = unique.len().div_ceil(threads).max(1);
     let (plain_ref, t1_ref, counts_ref) = (&plain, &t1, &counts);
@@ -129,6 +130,7 @@ pub fn fit(
                     chunk
                         .iter()
                         .filter_map(|s| {
+                            plain_ref.control.advance();
                             let (solved, _) =
                                 solve_linear(plain_ref, counts_ref, t1_ref, s, linear)?;
                             let mut o = gauss_newton(plain_ref, counts_ref, t1_ref, &solved, iters);

@@ -153,6 +153,7 @@ pub fn bootstrap(
                         .iter()
                         .map(|draw| {
                             let fit = minimise(problem, draw, transform, p, &single);
+                            problem.control.advance();
                             (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite()))
                                 .then_some(fit.params)
                         })

@@ -119,6 +119,7 @@ impl Store {
                             params: params.and_then(|p| serde_json::from_str(&p).ok()),
                             report: report.and_then(|p| serde_json::from_str(&p).ok()),
                             report_text: None,
+                            progress: None,
                         })
                     },
                 )
