@@ -76,7 +76,7 @@ impl Store {
     }
 
     pub async fn list_fits(&self) -> Result<Vec<FitSummary>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt =
                 conn.prepare(&format!("SELECT {SUMMARY_COLUMNS} FROM fits ORDER BY id"))?;
             Ok(stmt
@@ -88,7 +88,7 @@ impl Store {
 
     /// A fit's status line, without its request and report.
     pub async fn get_fit_summary(&self, id: i64) -> Result<Option<FitSummary>, StoreError> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row(
                     &format!("SELECT {SUMMARY_COLUMNS} FROM fits WHERE id = ?1"),
@@ -101,7 +101,7 @@ impl Store {
     }
 
     pub async fn get_fit(&self, id: i64) -> Result<Option<FitDetail>, StoreError> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row(
                     &format!(

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shared::api::{LrSource, RunDetail, RunSummary, Series};
 
 use crate::ingest::ParsedRun;
@@ -94,10 +94,13 @@ pub enum RunDeletion {
     InUse(Vec<i64>),
 }
 
-/// A cheaply clonable handle; SQLite work runs on tokio's blocking pool.
+/// A cheaply clonable handle; SQLite work runs on tokio's blocking pool. Writes go
+/// through one connection; reads through a second, read-only one, so that under WAL a
+/// listing or a poll never waits for an upload's commit (and its fsync).
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl Store {
@@ -110,9 +113,34 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
         fits::interrupt_unfinished(&conn)?;
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            reader: Arc::new(Mutex::new(reader)),
         })
+    }
+
+    /// Runs `work` in one read transaction (a consistent snapshot) on the reader.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = conn.transaction()?;
+            let out = work(&tx)?;
+            tx.finish()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
     async fn with<T: Send + 'static>(
@@ -193,7 +221,7 @@ impl Store {
     }
 
     pub async fn list_runs(&self, filter: RunFilter) -> Result<Vec<RunSummary>, StoreError> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM runs r JOIN uploads u ON u.id = r.upload_id
                  WHERE (?1 IS NULL OR instr(lower(r.name), lower(?1)) > 0)
@@ -265,14 +293,14 @@ impl Store {
     }
 
     pub async fn count_runs(&self) -> Result<u64, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             Ok(conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))? as u64)
         })
         .await
     }
 
     pub async fn get_run(&self, id: i64) -> Result<Option<RunDetail>, StoreError> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             let Some(summary) = summary(conn, id)? else {
                 return Ok(None);
             };
