@@ -357,7 +357,7 @@ async fn a_queued_fit_can_be_cancelled() {
 async fn a_running_fit_reports_progress_and_stops_when_cancelled() {
     let app = test_app();
     let ids = upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
-    // The largest bootstrap allowed: minutes of work, so that stopping early shows.
+    // The largest bootstrap allowed: tens of seconds of work, so that stopping early shows.
     let slow = format!(
         r#"{{"law": "momentum", "runs": [{}, {}], "options": {{"bootstrap": 10000}}}}"#,
         ids[0], ids[1]
