@@ -339,6 +339,15 @@ async fn session() {
     )
     .await
     .error(StatusCode::NOT_FOUND, "not_found");
+    // Once the (failed) fit that used it is gone, the short run can go.
+    let answer = s
+        .send(
+            Request::delete(format!("/api/fits/{few}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
     let answer = s
         .send(
             Request::delete(format!("/api/runs/{short}"))
