@@ -213,7 +213,7 @@ async fn every_endpoint_in_the_readme_is_documented_case() {
         for (i, _) in line.match_indices("/api/") {
             let path: String = line[i..]
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || "/-_.".contains(*c))
+                .take_while(|c| c.is_ascii_alphanumeric() || "/-_.{}".contains(*c))
                 .collect();
             let path = path.trim_end_matches(['/', '.']).to_string();
             if path == "/api" {
