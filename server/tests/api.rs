@@ -1,4 +1,4 @@
-//! The API over the real router (`oneshot`, no socket): uploads, listing, errors.
+//! The API over the real router, in process and over TCP: uploads, listing, errors.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -32,6 +32,10 @@ fn error_of(body: &[u8]) -> ErrorResponse {
 
 #[tokio::test]
 async fn good_csv_creates_a_run_with_its_points() {
+    common::both_transports(good_csv_creates_a_run_with_its_points_case).await;
+}
+
+async fn good_csv_creates_a_run_with_its_points_case() {
     let app = test_app(Config::default());
     let (status, body) = upload(
         &app,
@@ -67,6 +71,10 @@ async fn good_csv_creates_a_run_with_its_points() {
 
 #[tokio::test]
 async fn non_numeric_loss_cell_is_a_422_naming_line_and_column() {
+    common::both_transports(non_numeric_loss_cell_is_a_422_naming_line_and_column_case).await;
+}
+
+async fn non_numeric_loss_cell_is_a_422_naming_line_and_column_case() {
     let app = test_app(Config::default());
     let (status, body) = upload(&app, &[("bad.csv", b"step,loss\n1,3.5\n2,3.4\n3,oops\n")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -89,6 +97,10 @@ async fn non_numeric_loss_cell_is_a_422_naming_line_and_column() {
 
 #[tokio::test]
 async fn empty_file_is_a_422() {
+    common::both_transports(empty_file_is_a_422_case).await;
+}
+
+async fn empty_file_is_a_422_case() {
     let app = test_app(Config::default());
     let (status, body) = upload(&app, &[("empty.csv", b"")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -97,6 +109,10 @@ async fn empty_file_is_a_422() {
 
 #[tokio::test]
 async fn upload_above_the_size_limit_is_a_413() {
+    common::both_transports(upload_above_the_size_limit_is_a_413_case).await;
+}
+
+async fn upload_above_the_size_limit_is_a_413_case() {
     let app = test_app(Config {
         max_upload_bytes: 1024,
         ..Config::default()
@@ -114,6 +130,10 @@ async fn upload_above_the_size_limit_is_a_413() {
 
 #[tokio::test]
 async fn missing_run_and_unknown_route_are_404_json() {
+    common::both_transports(missing_run_and_unknown_route_are_404_json_case).await;
+}
+
+async fn missing_run_and_unknown_route_are_404_json_case() {
     let app = test_app(Config::default());
     let (status, body) = get(&app, "/api/runs/42").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -125,6 +145,10 @@ async fn missing_run_and_unknown_route_are_404_json() {
 
 #[tokio::test]
 async fn health_answers() {
+    common::both_transports(health_answers_case).await;
+}
+
+async fn health_answers_case() {
     let app = test_app(Config::default());
     let (status, body) = get(&app, "/api/health").await;
     assert_eq!(status, StatusCode::OK);

@@ -1,4 +1,4 @@
-//! Fits through the API over the real router: a fit as a job, its report, forecasts
+//! Fits through the API over the real router (in process and over TCP): a fit as a job, its report, forecasts
 //! exported as CSV, JSON and Parquet (read back with polars), and the error cases.
 
 use std::time::{Duration, Instant};
@@ -95,6 +95,10 @@ fn error_code(body: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fit_job_report_and_exports() {
+    common::both_transports(fit_job_report_and_exports_case).await;
+}
+
+async fn fit_job_report_and_exports_case() {
     let app = test_app();
     let ids = upload(
         &app,
@@ -229,6 +233,10 @@ async fn fit_job_report_and_exports() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_fit_requests_say_why() {
+    common::both_transports(bad_fit_requests_say_why_case).await;
+}
+
+async fn bad_fit_requests_say_why_case() {
     let app = test_app();
     let ids = upload(
         &app,
@@ -326,6 +334,10 @@ async fn bad_fit_requests_say_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_queued_fit_can_be_cancelled() {
+    common::both_transports(a_queued_fit_can_be_cancelled_case).await;
+}
+
+async fn a_queued_fit_can_be_cancelled_case() {
     let app = test_app();
     let ids = upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
     let slow = format!(

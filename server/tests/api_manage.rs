@@ -1,4 +1,4 @@
-//! The API over the real router (`oneshot`): managing runs (JSON-points upload, filters,
+//! The API over the real router, in process and over TCP: managing runs (JSON-points upload, filters,
 //! rename, schedule, delete), planning from a Chinchilla fit, ranking schedules from a
 //! momentum-law fit, the access token and the time limit.
 
@@ -91,6 +91,10 @@ async fn create_fit(app: &TestApp, request: Value) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn runs_upload_as_points_filter_patch_and_delete() {
+    common::both_transports(runs_upload_as_points_filter_patch_and_delete_case).await;
+}
+
+async fn runs_upload_as_points_filter_patch_and_delete_case() {
     let app = test_app(Config::default());
     let points = json!({
         "name": "Points-A",
@@ -296,6 +300,10 @@ fn n_opt_oracle(p: &[f64], c: f64) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chinchilla_plan_with_bootstrap_intervals() {
+    common::both_transports(chinchilla_plan_with_bootstrap_intervals_case).await;
+}
+
+async fn chinchilla_plan_with_bootstrap_intervals_case() {
     let app = test_app(Config::default());
     let runs = upload_files(&app, &[data("epoch_chinchilla/svg_extracted_data.csv")]).await;
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
@@ -419,6 +427,10 @@ async fn chinchilla_plan_with_bootstrap_intervals() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn best_schedule_ranks_as_the_held_out_runs_do() {
+    common::both_transports(best_schedule_ranks_as_the_held_out_runs_do_case).await;
+}
+
+async fn best_schedule_ranks_as_the_held_out_runs_do_case() {
     let app = test_app(Config::default());
     let runs = upload_files(
         &app,
@@ -519,6 +531,10 @@ async fn best_schedule_ranks_as_the_held_out_runs_do() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_guards_the_api_but_not_the_app_files() {
+    common::both_transports(a_token_guards_the_api_but_not_the_app_files_case).await;
+}
+
+async fn a_token_guards_the_api_but_not_the_app_files_case() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>curvecast</html>").unwrap();
     let app = test_app(Config {
@@ -559,6 +575,10 @@ async fn a_token_guards_the_api_but_not_the_app_files() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_over_its_time_limit_is_a_503() {
+    common::both_transports(a_request_over_its_time_limit_is_a_503_case).await;
+}
+
+async fn a_request_over_its_time_limit_is_a_503_case() {
     let app = test_app(Config {
         timeout: Duration::from_millis(1),
         upload_timeout: Duration::from_millis(1),
@@ -578,6 +598,10 @@ async fn a_request_over_its_time_limit_is_a_503() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fit_events_stream_follows_the_job_to_its_end() {
+    common::both_transports(fit_events_stream_follows_the_job_to_its_end_case).await;
+}
+
+async fn fit_events_stream_follows_the_job_to_its_end_case() {
     let app = test_app(Config::default());
     let runs = upload_files(
         &app,

@@ -1,4 +1,5 @@
-//! `POST /api/runs/preview` and the `mapping` field of uploads, over the real router.
+//! `POST /api/runs/preview` and the `mapping` field of uploads, over the real router in
+//! process and over TCP.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -42,6 +43,10 @@ async fn run_count(router: &axum::Router) -> usize {
 
 #[tokio::test]
 async fn preview_reports_roles_and_stores_nothing() {
+    common::both_transports(preview_reports_roles_and_stores_nothing_case).await;
+}
+
+async fn preview_reports_roles_and_stores_nothing_case() {
     let (router, _dir) = app();
     let csv = b"step,loss,lr\n1,4.0,0.001\n2,3.5,0.001\n3,3.2,0.001\n";
     let (status, body) = call(&router, form(&[("run.csv", csv)], None)).await;
@@ -70,6 +75,10 @@ async fn preview_reports_roles_and_stores_nothing() {
 
 #[tokio::test]
 async fn a_mapping_fixes_what_detection_missed_in_preview_and_upload() {
+    common::both_transports(a_mapping_fixes_what_detection_missed_in_preview_and_upload_case).await;
+}
+
+async fn a_mapping_fixes_what_detection_missed_in_preview_and_upload_case() {
     let (router, _dir) = app();
     // Without a mapping the file has no loss column: the preview says so, as a report.
     let (status, body) = call(&router, form(&[("odd.csv", ODD_CSV)], None)).await;
@@ -113,6 +122,10 @@ async fn a_mapping_fixes_what_detection_missed_in_preview_and_upload() {
 
 #[tokio::test]
 async fn bad_mappings_are_clear_errors() {
+    common::both_transports(bad_mappings_are_clear_errors_case).await;
+}
+
+async fn bad_mappings_are_clear_errors_case() {
     let (router, _dir) = app();
     let (status, body) = call(&router, form(&[("odd.csv", ODD_CSV)], Some("{not json"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -172,6 +185,10 @@ fn fixture(name: &str) -> Vec<u8> {
 /// server reads Parquet in a child process, so the upload is a 422 and the server lives on.
 #[tokio::test]
 async fn a_parquet_file_that_aborts_its_reader_is_a_422_not_a_crash() {
+    common::both_transports(a_parquet_file_that_aborts_its_reader_is_a_422_not_a_crash_case).await;
+}
+
+async fn a_parquet_file_that_aborts_its_reader_is_a_422_not_a_crash_case() {
     let (router, _dir) = app();
     let good = fixture("long.parquet");
     let mut damaged = good.clone();

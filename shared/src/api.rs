@@ -15,11 +15,13 @@ pub use crate::api_ingest::{
 
 /// The body of every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorResponse {
     pub error: ErrorBody,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `invalid_file`, `upload_too_large`, `not_found`.
     pub code: String,
@@ -32,6 +34,7 @@ pub struct ErrorBody {
 
 /// `GET /api/health`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -44,6 +47,7 @@ pub struct Health {
 
 /// Where a run's learning rate comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LrSource {
     /// A column of the uploaded file.
@@ -56,6 +60,7 @@ pub enum LrSource {
 
 /// One run as listed: everything but its points.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSummary {
     pub id: i64,
     pub name: String,
@@ -81,6 +86,7 @@ pub struct RunSummary {
 
 /// `POST /api/runs` with `Content-Type: application/json`: one run given as points.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RunUpload {
     pub name: String,
@@ -91,13 +97,19 @@ pub struct RunUpload {
 }
 
 /// `PATCH /api/runs/{id}`: fields left out are unchanged; `"schedule": null` removes it.
+/// All given changes are applied together or not at all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RunPatch {
     pub name: Option<String>,
     /// `Some(None)` (JSON `null`) clears the schedule.
     #[serde(default, deserialize_with = "some_or_null")]
     pub schedule: Option<Option<String>>,
+    /// Re-read the run from its kept upload with this column mapping, replacing its series,
+    /// attributes and sources (refused while a fit uses the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<Mapping>,
 }
 
 /// A present field, even `null`, is `Some`: tells "absent" from "set to null".
@@ -111,6 +123,7 @@ where
 
 /// A series of a run: values at increasing steps, column-wise for compact JSON.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
     pub steps: Vec<f64>,
     pub values: Vec<f64>,
@@ -118,6 +131,7 @@ pub struct Series {
 
 /// `GET /api/runs/{id}`: a run with all its series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,
@@ -130,6 +144,7 @@ pub struct RunDetail {
 
 /// `POST /api/runs`: the runs created from the uploaded files.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     pub runs: Vec<RunSummary>,
     /// Things the reader handled that the user should know (dropped rows, ...).
@@ -139,6 +154,7 @@ pub struct UploadResponse {
 
 /// One fitted parameter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParamEstimate {
     pub name: String,
     pub meaning: String,
@@ -159,6 +175,7 @@ pub struct ParamEstimate {
 
 /// Goodness of fit on one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunMetrics {
     pub run: String,
     pub n_points: usize,
@@ -174,6 +191,7 @@ pub struct RunMetrics {
 
 /// Bootstrap settings and outcome.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BootstrapSummary {
     pub resamples: usize,
     pub seed: u64,
@@ -187,6 +205,7 @@ pub struct BootstrapSummary {
 
 /// Everything a fit found and everything needed to reproduce it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitReport {
     pub law: String,
     /// The law's formula, as text.
@@ -229,6 +248,7 @@ pub struct FitReport {
 
 /// `POST /api/fits`: what to fit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FitRequest {
     /// `momentum`, `multipower`, `chinchilla`, `kaplan-n`, `kaplan-d`, `kaplan-nd`, `kaplan-ns`, `power`.
@@ -244,6 +264,7 @@ pub struct FitRequest {
 
 /// Options of the fitting engine; every field has the field's default.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct FitRequestOptions {
     /// `code` (the authors' released code, default) or `paper`.
@@ -276,6 +297,7 @@ pub struct FitRequestOptions {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FitStatus {
     Queued,
@@ -287,6 +309,7 @@ pub enum FitStatus {
 
 /// A fit as listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitSummary {
     pub id: i64,
     pub law: String,
@@ -299,6 +322,7 @@ pub struct FitSummary {
 
 /// `GET /api/fits/{id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitDetail {
     #[serde(flatten)]
     pub summary: FitSummary,
@@ -314,6 +338,7 @@ pub struct FitDetail {
 
 /// `POST /api/fits/{id}/predict`: a schedule law's forecast under a schedule.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
     /// Text form, e.g. `cosine:peak=3e-4,final=3e-5,warmup=2160,total=24000`.
@@ -326,6 +351,7 @@ pub struct PredictRequest {
 
 /// One predicted point; `lower`/`upper` bound the bootstrap band when the fit has one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PredictedPoint {
     pub step: usize,
     pub loss: f64,
@@ -337,6 +363,7 @@ pub struct PredictedPoint {
 /// the compute-optimal allocation, and/or `n` with `d` (equal lengths) for the loss of
 /// proposed sizes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanRequest {
     /// Budgets C in FLOPs (`C = 6 N D`).
@@ -350,6 +377,7 @@ pub struct PlanRequest {
 /// A value with its bootstrap percentile interval (level `PlanResponse::ci_level`);
 /// `lower`/`upper` are absent when the fit has no bootstrap.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Estimate {
     pub value: f64,
     pub lower: Option<f64>,
@@ -358,6 +386,7 @@ pub struct Estimate {
 
 /// The compute-optimal model for one budget.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptimalPoint {
     pub compute: f64,
     pub n_opt: Estimate,
@@ -368,6 +397,7 @@ pub struct OptimalPoint {
 
 /// The predicted loss of one proposed (N, D).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposedPoint {
     pub n: f64,
     pub d: f64,
@@ -376,6 +406,7 @@ pub struct ProposedPoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanResponse {
     pub law: String,
     pub ci_level: f64,
@@ -388,6 +419,7 @@ pub struct PlanResponse {
 /// `POST /api/fits/{id}/best-schedule` (schedule-law fits): candidates ranked by their
 /// predicted loss at the last step of the horizon.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BestScheduleRequest {
     /// Schedules in text form.
@@ -399,6 +431,7 @@ pub struct BestScheduleRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RankedSchedule {
     /// 1 = lowest predicted final loss.
     pub rank: usize,
@@ -411,6 +444,7 @@ pub struct RankedSchedule {
 /// event per change of status, named after the status, and `progress` events while it
 /// runs; the stream ends when the fit ends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitProgress {
     pub id: i64,
     pub status: FitStatus,
@@ -424,6 +458,7 @@ pub struct FitProgress {
 /// How far a running fit is: `done` of `total` units of its current `stage`
 /// (`starts`: optimisations from the start grid; `bootstrap`: resample refits).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub stage: String,
     pub done: u64,

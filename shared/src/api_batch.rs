@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One row of a reduced sweep: steps a model needed to reach a target loss at a batch size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepsRow {
     pub model: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +23,7 @@ pub struct StepsRow {
 
 /// One training run of a sweep: its loss curve and batch size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepRun {
     pub name: String,
     /// Runs of one model share this (default: the `n_params` value, else one model).
@@ -36,6 +38,7 @@ pub struct SweepRun {
 
 /// Choices of the analysis (all optional).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct BatchOptions {
     /// Target losses; empty: `n_targets` chosen in the range every run of a model reaches.
@@ -67,6 +70,7 @@ impl Default for BatchOptions {
 /// `POST /api/batch/analyze`: stored runs (with a `batch_size` attribute), inline runs,
 /// or a reduced table; any combination of runs, or a table alone.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct AnalyzeRequest {
     pub run_ids: Vec<i64>,
@@ -77,6 +81,8 @@ pub struct AnalyzeRequest {
 
 /// A fitted number with its standard error and confidence interval (level in the answer).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = BatchEstimate))]
 pub struct Estimate {
     pub value: f64,
     pub stderr: Option<f64>,
@@ -85,6 +91,7 @@ pub struct Estimate {
 
 /// `(batch, steps)` of one run at one target.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepsPoint {
     pub run: String,
     pub batch: f64,
@@ -94,6 +101,7 @@ pub struct StepsPoint {
 /// Zhang et al.'s critical batch: where steps exceed linear scaling from `B0` by `overhead`,
 /// `CBS = (1 + overhead) B0 + overhead E_min / S_min`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZhangCbs {
     pub reference_batch: f64,
     pub overhead: f64,
@@ -102,6 +110,7 @@ pub struct ZhangCbs {
 
 /// The McCandlish fit `S(B) = S_min + E_min / B` at one target loss.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetFit {
     pub target_loss: Option<f64>,
     pub points: Vec<StepsPoint>,
@@ -116,6 +125,7 @@ pub struct TargetFit {
 
 /// A power law `y = k x^exponent` fitted in log space.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PowerFit {
     pub form: String,
     pub k: Estimate,
@@ -125,6 +135,7 @@ pub struct PowerFit {
 
 /// All targets of one model, and its `B_crit(L) = B* / L^(1/alpha_B)` when >= 3 targets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelBatch {
     pub model: String,
     pub n_params: Option<f64>,
@@ -133,6 +144,7 @@ pub struct ModelBatch {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BcritLaw {
     pub b_star: Estimate,
     pub alpha_b: Estimate,
@@ -141,6 +153,7 @@ pub struct BcritLaw {
 
 /// The answer of `POST /api/batch/analyze` and `curvecast batch --json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalyzeResponse {
     pub models: Vec<ModelBatch>,
     /// Zhang's CBS vs model size, `CBS = k (N / 1e6)^exponent`, when >= 3 models have N
@@ -159,6 +172,7 @@ pub struct AnalyzeResponse {
 
 /// One run of a learning-rate x batch-size sweep: its cell (N and D, or C) and final loss.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HyperRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_params: Option<f64>,
@@ -174,6 +188,7 @@ pub struct HyperRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct HyperOptions {
     /// Tokens per batch unit (e.g. the sequence length), so that `B_opt` is in tokens.
@@ -200,6 +215,7 @@ impl Default for HyperOptions {
 
 /// `POST /api/hyper/fit`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct HyperRequest {
     pub rows: Vec<HyperRow>,
@@ -208,6 +224,7 @@ pub struct HyperRequest {
 
 /// The best (LR, batch) of one cell.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HyperCell {
     pub n_params: Option<f64>,
     pub tokens: Option<f64>,
@@ -229,6 +246,7 @@ pub struct HyperCell {
 
 /// `y = k N^a D^b` fitted in log space.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PowerFitNd {
     pub form: String,
     pub k: Estimate,
@@ -239,6 +257,7 @@ pub struct PowerFitNd {
 
 /// The answer of `POST /api/hyper/fit` and `curvecast hyper --json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HyperResponse {
     pub cells: Vec<HyperCell>,
     /// `eta_opt = k N^a D^b` (cells with N and D).
@@ -256,6 +275,7 @@ pub struct HyperResponse {
 
 /// `POST /api/batch/su-fit`: curves of several model sizes at several batch sizes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct SuFitRequest {
     pub run_ids: Vec<i64>,
@@ -267,6 +287,7 @@ pub struct SuFitRequest {
 /// Su et al.'s fitted law: `L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S` on the
 /// curves with steps converted by the fitted `B_crit(L) = B*/L^(1/alpha_B)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuFitResponse {
     pub law: crate::laws::batch::SuParams,
     pub n_c: Estimate,
@@ -283,6 +304,7 @@ pub struct SuFitResponse {
 
 /// `POST /api/batch/predict`: what a model of `n_params` trained at `batch` will do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuPredictRequest {
     pub law: crate::laws::batch::SuParams,
     pub n_params: f64,
@@ -308,6 +330,7 @@ fn one() -> f64 {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurvePoint {
     pub step: f64,
     pub tokens: f64,
@@ -316,6 +339,7 @@ pub struct CurvePoint {
 
 /// Steps and tokens to reach one loss at the asked batch, and the compute-optimal batch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetPrediction {
     pub loss: f64,
     /// `None` when the loss is below the lowest reachable one.
@@ -331,6 +355,7 @@ pub struct TargetPrediction {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuPredictResponse {
     /// `(N_c/N)^alpha_N`: the loss with unlimited steps.
     pub lowest_loss: f64,

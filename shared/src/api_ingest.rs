@@ -14,6 +14,7 @@ use crate::api::LrSource;
 /// The user's overrides of what was found automatically: which column has which role,
 /// and run-level numbers the file does not hold. A column named here must exist.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Mapping {
     /// Read the file as this format instead of detecting it (`csv`, `tfevents`, ...).
@@ -47,11 +48,13 @@ impl Mapping {
 
 /// What the reader found in each file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestReport {
     pub files: Vec<FileReport>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct FileReport {
     pub file: String,
@@ -71,6 +74,7 @@ pub struct FileReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnReport {
     pub column: String,
     /// `run`, `step`, `loss`, `eval_loss`, `lr`, `tokens`, `samples`, `batch_size`,
@@ -79,6 +83,7 @@ pub struct ColumnReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunReport {
     pub name: String,
     /// `logged` when the run has an `lr` series, else `none`.
@@ -90,6 +95,7 @@ pub struct RunReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesReport {
     pub name: String,
     pub points: usize,
@@ -100,6 +106,7 @@ pub struct SeriesReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorReport {
     /// `empty`, `malformed`, `missing` or `too_large`.
     pub kind: String,

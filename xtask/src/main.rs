@@ -91,6 +91,7 @@ fn serve(flags: &[&str]) -> Result<()> {
 
 fn test() -> Result<()> {
     ensure_browser()?;
+    ensure_python_requests()?;
     dist(false)?;
     run(cargo().args(["build", "--package", "shared", "--target", WASM_TARGET]))?;
     run(cargo().args(["test", "--no-fail-fast"]))
@@ -175,6 +176,22 @@ fn ensure_wasm_target() -> Result<()> {
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     Ok(())
+}
+
+/// Python 3 with `requests`, for the README's Python example (`server/tests/readme_python.rs`).
+fn ensure_python_requests() -> Result<()> {
+    let have = Command::new("python3")
+        .args(["-c", "import requests"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if have {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian's python3-requests for the README's Python example");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "python3-requests"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 /// Debian's Chromium and its driver, for the browser tests.

@@ -2,25 +2,30 @@
 //! (Su et al.'s law), `/api/hyper/fit` (optimal LR and batch laws): over stored runs,
 //! inline runs or tables; JSON, or CSV with `?format=csv` (analyze, predict, hyper).
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::batch::{AnalyzeRequest, HyperRequest, SuFitRequest, SuPredictRequest};
+use shared::api::ErrorResponse;
+use shared::api::batch::{
+    AnalyzeRequest, AnalyzeResponse, HyperRequest, HyperResponse, SuFitRequest, SuFitResponse,
+    SuPredictRequest, SuPredictResponse,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiError, AppState};
 use crate::batch;
 use crate::fit::FitError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/batch/analyze", post(analyze))
-        .route("/batch/su-fit", post(su_fit))
-        .route("/batch/predict", post(predict))
-        .route("/hyper/fit", post(hyper))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(analyze))
+        .routes(routes!(su_fit))
+        .routes(routes!(predict))
+        .routes(routes!(hyper))
 }
 
 #[derive(Deserialize)]
@@ -86,6 +91,18 @@ async fn stored_runs(
     Ok(out)
 }
 
+#[utoipa::path(
+    post,
+    path = "/batch/su-fit",
+    operation_id = "batch_su_fit",
+    tag = "batch",
+    request_body = SuFitRequest,
+    responses(
+        (status = 200, description = "The answer", body = SuFitResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorResponse),
+        (status = 422, description = "Invalid input (e.g. unknown run id, too few points) or a failed fit", body = ErrorResponse),
+    )
+)]
 async fn su_fit(
     State(state): State<AppState>,
     request: Result<Json<SuFitRequest>, JsonRejection>,
@@ -97,6 +114,21 @@ async fn su_fit(
     Ok(Json(fitted).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/batch/predict",
+    operation_id = "batch_predict",
+    tag = "batch",
+    params(
+        ("format" = Option<String>, Query, description = "`json` (default) or `csv`"),
+    ),
+    request_body = SuPredictRequest,
+    responses(
+        (status = 200, description = "The answer", content((SuPredictResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Malformed JSON or unknown format", body = ErrorResponse),
+        (status = 422, description = "Invalid input (e.g. unknown run id, too few points) or a failed fit", body = ErrorResponse),
+    )
+)]
 async fn predict(
     Query(query): Query<FormatQuery>,
     request: Result<Json<SuPredictRequest>, JsonRejection>,
@@ -114,6 +146,21 @@ async fn predict(
     Ok(Json(answer).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/hyper/fit",
+    operation_id = "hyper_fit",
+    tag = "batch",
+    params(
+        ("format" = Option<String>, Query, description = "`json` (default) or `csv`"),
+    ),
+    request_body = HyperRequest,
+    responses(
+        (status = 200, description = "The answer", content((HyperResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Malformed JSON or unknown format", body = ErrorResponse),
+        (status = 422, description = "Invalid input (e.g. unknown run id, too few points) or a failed fit", body = ErrorResponse),
+    )
+)]
 async fn hyper(
     Query(query): Query<FormatQuery>,
     request: Result<Json<HyperRequest>, JsonRejection>,
@@ -131,6 +178,21 @@ async fn hyper(
     Ok(Json(answer).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/batch/analyze",
+    operation_id = "batch_analyze",
+    tag = "batch",
+    params(
+        ("format" = Option<String>, Query, description = "`json` (default) or `csv`"),
+    ),
+    request_body = AnalyzeRequest,
+    responses(
+        (status = 200, description = "The answer", content((AnalyzeResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Malformed JSON or unknown format", body = ErrorResponse),
+        (status = 422, description = "Invalid input (e.g. unknown run id, too few points) or a failed fit", body = ErrorResponse),
+    )
+)]
 async fn analyze(
     State(state): State<AppState>,
     Query(query): Query<FormatQuery>,

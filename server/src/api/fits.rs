@@ -4,19 +4,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
-    BestScheduleRequest, Estimate, FitDetail, FitProgress, FitRequest, FitStatus, FitSummary,
-    PlanRequest, PlanResponse, PredictRequest, Progress, RankedSchedule,
+    BestScheduleRequest, ErrorResponse, Estimate, FitDetail, FitProgress, FitRequest, FitStatus,
+    FitSummary, PlanRequest, PlanResponse, PredictRequest, Progress, RankedSchedule,
 };
 use shared::schedule::Schedule;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiError, AppState};
 use crate::export::{self, Format};
@@ -24,15 +25,15 @@ use crate::fit::laws::LawName;
 use crate::fit::predict::{SavedFit, predict_curve};
 use crate::jobs;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/fits", get(list).post(create))
-        .route("/fits/{id}", get(get_fit).delete(delete))
-        .route("/fits/{id}/cancel", post(cancel))
-        .route("/fits/{id}/events", get(events))
-        .route("/fits/{id}/predict", post(predict))
-        .route("/fits/{id}/plan", post(plan))
-        .route("/fits/{id}/best-schedule", post(best_schedule))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_fit, delete))
+        .routes(routes!(cancel))
+        .routes(routes!(events))
+        .routes(routes!(predict))
+        .routes(routes!(plan))
+        .routes(routes!(best_schedule))
 }
 
 /// A JSON body, or a 400 that says what is wrong with it.
@@ -49,6 +50,19 @@ fn invalid(e: crate::fit::FitError) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/fits",
+    operation_id = "create_fit",
+    tag = "fits",
+    request_body = FitRequest,
+    responses(
+        (status = 202, description = "Queued; poll the `Location` header's URL", body = FitSummary,
+            headers(("Location" = String, description = "`/api/fits/{id}`"))),
+        (status = 400, description = "Malformed JSON or an unknown field", body = ErrorResponse),
+        (status = 422, description = "Unknown law, unknown run, a run without LR for a schedule law, too few points, bad options", body = ErrorResponse),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     request: Result<Json<FitRequest>, JsonRejection>,
@@ -107,6 +121,15 @@ async fn create(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/fits",
+    operation_id = "list_fits",
+    tag = "fits",
+    responses(
+        (status = 200, description = "Every fit", body = Vec<FitSummary>),
+    )
+)]
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<FitSummary>>, ApiError> {
     Ok(Json(state.store.list_fits().await?))
 }
@@ -119,6 +142,17 @@ async fn load(state: &AppState, id: i64) -> Result<FitDetail, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no fit with id {id}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/fits/{id}",
+    operation_id = "get_fit",
+    tag = "fits",
+    params(("id" = i64, Path, description = "Fit id")),
+    responses(
+        (status = 200, description = "The fit: request, parameters, report", body = FitDetail),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+    )
+)]
 async fn get_fit(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -131,6 +165,17 @@ async fn get_fit(
     Ok(Json(fit))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/fits/{id}",
+    operation_id = "delete_fit",
+    tag = "fits",
+    params(("id" = i64, Path, description = "Fit id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -145,6 +190,17 @@ async fn delete(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/fits/{id}/cancel",
+    operation_id = "cancel_fit",
+    tag = "fits",
+    params(("id" = i64, Path, description = "Fit id")),
+    responses(
+        (status = 200, description = "The fit, now cancelled (or already ended)", body = FitSummary),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+    )
+)]
 async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -163,6 +219,29 @@ struct FormatQuery {
     format: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/fits/{id}/predict",
+    operation_id = "predict",
+    tag = "fits",
+    params(
+        ("id" = i64, Path, description = "Fit id (a done schedule-law fit)"),
+        ("format" = Option<String>, Query, description = "`json` (default), `csv` or `parquet`; else the `Accept` header decides"),
+    ),
+    request_body = PredictRequest,
+    responses(
+        (status = 200, description = "Predicted points `run,step,loss,lower,upper`",
+            content(
+                (Vec<shared::api::PredictedPoint> = "application/json"),
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.apache.parquet"),
+            )),
+        (status = 400, description = "Malformed JSON, unknown format, or not exactly one of `schedule` and `lrs`", body = ErrorResponse),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+        (status = 409, description = "The fit is not done", body = ErrorResponse),
+        (status = 422, description = "An invalid schedule, too many points, or a law that does not predict from a schedule", body = ErrorResponse),
+    )
+)]
 async fn predict(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -326,6 +405,21 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/fits/{id}/plan",
+    operation_id = "plan",
+    tag = "fits",
+    params(("id" = i64, Path, description = "Fit id")),
+    request_body = PlanRequest,
+    responses(
+        (status = 200, description = "Compute-optimal sizes and losses of proposed sizes", body = PlanResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorResponse),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+        (status = 409, description = "The fit is not done", body = ErrorResponse),
+        (status = 422, description = "Not a chinchilla or kaplan-nd fit, or invalid budgets or sizes", body = ErrorResponse),
+    )
+)]
 /// `POST /api/fits/{id}/plan`: compute-optimal N and D for budgets, loss of proposed (N, D).
 async fn plan(
     State(state): State<AppState>,
@@ -356,6 +450,21 @@ async fn plan(
 const MAX_CANDIDATES: usize = 50;
 const MAX_HORIZON: usize = 10_000_000;
 
+#[utoipa::path(
+    post,
+    path = "/fits/{id}/best-schedule",
+    operation_id = "best_schedule",
+    tag = "fits",
+    params(("id" = i64, Path, description = "Fit id")),
+    request_body = BestScheduleRequest,
+    responses(
+        (status = 200, description = "Candidates, lowest predicted final loss first", body = Vec<RankedSchedule>),
+        (status = 400, description = "Malformed JSON", body = ErrorResponse),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+        (status = 409, description = "The fit is not done", body = ErrorResponse),
+        (status = 422, description = "Not a schedule-law fit, or an invalid candidate or horizon", body = ErrorResponse),
+    )
+)]
 /// `POST /api/fits/{id}/best-schedule`: candidates ranked by predicted final loss.
 async fn best_schedule(
     State(state): State<AppState>,
@@ -426,6 +535,18 @@ async fn best_schedule(
     Ok(Json(ranked))
 }
 
+#[utoipa::path(
+    get,
+    path = "/fits/{id}/events",
+    operation_id = "fit_events",
+    tag = "fits",
+    params(("id" = i64, Path, description = "Fit id")),
+    responses(
+        (status = 200, description = "Server-Sent Events named after each new status (`queued`, `running`, `done`, `failed`, `cancelled`, `deleted`) and `progress` events while the fit runs (its `progress`: stage, done, total), data a `FitProgress`; ends with the fit",
+            content_type = "text/event-stream", body = FitProgress),
+        (status = 404, description = "No such fit", body = ErrorResponse),
+    )
+)]
 /// `GET /api/fits/{id}/events`: Server-Sent Events, one per change of the fit's status
 /// (checked every 250 ms), named after it (`queued`, `running`, `done`, `failed`,
 /// `cancelled`; `deleted` if the fit goes away), and `progress` events while it runs

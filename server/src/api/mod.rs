@@ -8,6 +8,7 @@ mod batch;
 mod error;
 mod fits;
 mod guard;
+mod openapi;
 mod runs;
 
 use std::path::PathBuf;
@@ -16,8 +17,10 @@ use std::sync::Arc;
 use axum::Json;
 pub use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::get;
 use tower_http::services::{ServeDir, ServeFile};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -72,11 +75,8 @@ pub fn app(store: Store, config: Config) -> Router {
         config: Arc::new(config.clone()),
         done_fits: fits::DoneFits::default(),
     };
-    let api = Router::new()
-        .route("/health", get(health))
-        .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
-        .merge(fits::router())
-        .merge(batch::router())
+    let (api, _) = routes(&config).split_for_parts();
+    let api = api
         .fallback(|| async { ApiError::not_found("no such API route") })
         // Outermost last: the token is checked before anything else runs.
         .layer(axum::middleware::from_fn_with_state(
@@ -96,6 +96,34 @@ pub fn app(store: Store, config: Config) -> Router {
     }
 }
 
+/// Every `/api` route with its OpenAPI operation: the one route table behind both the
+/// router and [`openapi`].
+fn routes(config: &Config) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(openapi::document))
+        .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
+        .merge(fits::router())
+        .merge(batch::router())
+}
+
+/// The OpenAPI document of the API (paths under `/api`), as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api", routes(&Config::default()))
+        .into_openapi()
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The server is up", body = shared::api::Health),
+        (status = 500, description = "The store failed", body = shared::api::ErrorResponse),
+    )
+)]
 async fn health(State(state): State<AppState>) -> Result<Json<shared::api::Health>, ApiError> {
     Ok(Json(shared::api::Health {
         status: "ok".into(),

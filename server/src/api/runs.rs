@@ -1,29 +1,32 @@
 //! `/api/runs`: upload loss logs (multipart files with an optional column mapping, or a
 //! JSON body of points), preview what an upload would find, list runs with filters, get a
-//! run's points, rename it or give it a schedule, delete it.
+//! run's points, rename it, give it a schedule or read it again from its kept upload with a
+//! new column mapping, delete it.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
-    IngestReport, Mapping, RunDetail, RunPatch, RunSummary, RunUpload, UploadResponse,
+    ErrorResponse, IngestReport, Mapping, RunDetail, RunPatch, RunSummary, RunUpload,
+    UploadResponse,
 };
 use shared::schedule::Schedule;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiError, AppState};
-use crate::ingest::{self, IngestError, ParsedFile, report};
+use crate::ingest::{self, IngestError, ParsedFile, ParsedRun, report};
 use crate::isolated;
-use crate::store::{RunDeletion, RunFilter};
+use crate::store::{RunDeletion, RunFilter, RunReplacement};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/runs", get(list).post(upload))
-        .route("/runs/preview", post(preview))
-        .route("/runs/{id}", get(get_run).patch(patch).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, upload))
+        .routes(routes!(preview))
+        .routes(routes!(get_run, patch, delete))
 }
 
 /// `GET /api/runs?q=&format=&has_lr=`.
@@ -35,6 +38,21 @@ struct ListQuery {
     has_lr: Option<bool>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs",
+    operation_id = "list_runs",
+    tag = "runs",
+    params(
+        ("q" = Option<String>, Query, description = "Runs whose name contains this"),
+        ("format" = Option<String>, Query, description = "Runs of this detected format, e.g. `csv`"),
+        ("has_lr" = Option<bool>, Query, description = "Runs with (true) or without (false) a learning rate"),
+    ),
+    responses(
+        (status = 200, description = "The runs, without their points", body = Vec<RunSummary>),
+        (status = 400, description = "An unknown or malformed query parameter", body = ErrorResponse),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -51,7 +69,23 @@ async fn list(
     Ok(Json(state.store.list_runs(filter).await?))
 }
 
-/// Renames a run and/or sets (checked) or clears (`null`) its schedule.
+#[utoipa::path(
+    patch,
+    path = "/runs/{id}",
+    operation_id = "patch_run",
+    tag = "runs",
+    params(("id" = i64, Path, description = "Run id")),
+    request_body = RunPatch,
+    responses(
+        (status = 200, description = "The changed run", body = RunSummary),
+        (status = 400, description = "Malformed JSON or an unknown field", body = ErrorResponse),
+        (status = 404, description = "No such run", body = ErrorResponse),
+        (status = 409, description = "A `mapping` for a run that fits use (`details.fits`)", body = ErrorResponse),
+        (status = 422, description = "An empty name, an invalid schedule, or a mapping the upload cannot be read with (`details`: file, line, column)", body = ErrorResponse),
+    )
+)]
+/// Renames a run, sets (checked) or clears (`null`) its schedule, and/or re-reads it from
+/// its kept upload with a new column `mapping`; all or nothing.
 async fn patch(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -73,6 +107,18 @@ async fn patch(
         spec.parse::<Schedule>()
             .map_err(|e| unprocessable("invalid_schedule", format!("schedule '{spec}': {e}")))?;
     }
+    if let Some(mapping) = patch.mapping {
+        let data = reread(&state, id, mapping).await?;
+        return match state
+            .store
+            .replace_run_data(id, data, patch.name, patch.schedule)
+            .await?
+        {
+            RunReplacement::Replaced(summary) => Ok(Json(summary)),
+            RunReplacement::Missing => Err(ApiError::not_found(format!("no run with id {id}"))),
+            RunReplacement::InUse(fits) => Err(in_use(id, fits, "re-read")),
+        };
+    }
     state
         .store
         .update_run(id, patch.name, patch.schedule)
@@ -81,6 +127,18 @@ async fn patch(
         .ok_or_else(|| ApiError::not_found(format!("no run with id {id}")))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/runs/{id}",
+    operation_id = "delete_run",
+    tag = "runs",
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such run", body = ErrorResponse),
+        (status = 409, description = "Fits use the run (`details.fits`): delete them first", body = ErrorResponse),
+    )
+)]
 /// Deletes a run unless a fit uses it (409 naming the fits: delete them first), so that
 /// every stored fit can still be reproduced from its runs.
 async fn delete(
@@ -90,15 +148,89 @@ async fn delete(
     match state.store.delete_run(id).await? {
         RunDeletion::Deleted => Ok(StatusCode::NO_CONTENT),
         RunDeletion::Missing => Err(ApiError::not_found(format!("no run with id {id}"))),
-        RunDeletion::InUse(fits) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "run_in_use",
-            format!("run {id} is used by fits {fits:?}: delete those fits first"),
-        )
-        .with_details(serde_json::json!({ "fits": fits }))),
+        RunDeletion::InUse(fits) => Err(in_use(id, fits, "delete")),
     }
 }
 
+/// 409: the run cannot be deleted or re-read while fits use it.
+fn in_use(id: i64, fits: Vec<i64>, what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "run_in_use",
+        format!("run {id} is used by fits {fits:?}: delete those fits first, then {what} it"),
+    )
+    .with_details(serde_json::json!({ "fits": fits }))
+}
+
+/// Reads run `id`'s kept upload again with `mapping`: the one run it then holds, or, when
+/// it holds several, the one with this run's name (the upload's other runs are unchanged).
+async fn reread(state: &AppState, id: i64, mapping: Mapping) -> Result<ParsedRun, ApiError> {
+    let (name, upload) = state
+        .store
+        .run_upload(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no run with id {id}")))?;
+    let unprocessable =
+        |code, message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+    if upload.format == "json-points" {
+        return Err(unprocessable(
+            "not_a_file",
+            format!("run {id} was sent as JSON points: a column mapping applies to uploaded files"),
+        ));
+    }
+    let limits = state.config.limits.clone();
+    let file = upload.file_name.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        isolated::ingest(&upload.file_name, &upload.bytes, &mapping, &limits)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ingest_failed",
+            format!("the reader failed: {e}"),
+        )
+    })??;
+    let mut runs = parsed.runs;
+    if runs.len() == 1 {
+        return Ok(runs.remove(0));
+    }
+    match runs.iter().position(|r| r.name == name) {
+        Some(i) => Ok(runs.swap_remove(i)),
+        None => {
+            let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+            Err(unprocessable(
+                "ambiguous_mapping",
+                format!(
+                    "with this mapping '{file}' holds {} runs ({}), none named '{name}' like run {id}",
+                    names.len(),
+                    names.join(", ")
+                ),
+            )
+            .with_details(serde_json::json!({ "file": file, "runs": names })))
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/runs",
+    operation_id = "upload_runs",
+    tag = "runs",
+    request_body(
+        description = "Log files as multipart/form-data (with an optional `mapping` field), or one run as JSON points",
+        content(
+            (super::openapi::UploadForm = "multipart/form-data"),
+            (RunUpload = "application/json"),
+        )
+    ),
+    responses(
+        (status = 201, description = "The runs created", body = UploadResponse),
+        (status = 400, description = "Malformed JSON, multipart body or mapping", body = ErrorResponse),
+        (status = 413, description = "The upload is over the size limit", body = ErrorResponse),
+        (status = 422, description = "A file could not be read (`details`: file, line, column); nothing is stored", body = ErrorResponse),
+    )
+)]
 /// `POST /api/runs`: a JSON body of points (`Content-Type: application/json`) or
 /// multipart files.
 async fn upload(
@@ -156,6 +288,17 @@ async fn upload_points(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}",
+    operation_id = "get_run",
+    tag = "runs",
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run with all its series", body = RunDetail),
+        (status = 404, description = "No such run", body = ErrorResponse),
+    )
+)]
 async fn get_run(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -239,6 +382,18 @@ async fn read_files(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/runs/preview",
+    operation_id = "preview_runs",
+    tag = "runs",
+    request_body(content = super::openapi::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "What each file holds; unreadable files carry their error", body = IngestReport),
+        (status = 400, description = "A malformed multipart body or mapping", body = ErrorResponse),
+        (status = 413, description = "The upload is over the size limit", body = ErrorResponse),
+    )
+)]
 /// `POST /api/runs/preview`: what the upload of these files (with this mapping) would
 /// find, per file, without storing anything. Unreadable files are reported, not refused.
 async fn preview(

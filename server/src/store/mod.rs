@@ -94,6 +94,24 @@ pub enum RunDeletion {
     InUse(Vec<i64>),
 }
 
+/// What [`Store::replace_run_data`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunReplacement {
+    Replaced(RunSummary),
+    Missing,
+    /// Kept as it was: these fits use the run.
+    InUse(Vec<i64>),
+}
+
+/// An upload as it was received.
+#[derive(Clone, Debug)]
+pub struct RawUpload {
+    pub file_name: String,
+    /// The detected format (`json-points` for runs sent as JSON points).
+    pub format: String,
+    pub bytes: Vec<u8>,
+}
+
 /// A cheaply clonable handle; SQLite work runs on tokio's blocking pool. Writes go
 /// through one connection; reads through a second, read-only one, so that under WAL a
 /// listing or a poll never waits for an upload's commit (and its fsync).
@@ -173,26 +191,12 @@ impl Store {
             let upload_id = tx.last_insert_rowid();
             let mut ids = Vec::with_capacity(runs.len());
             for run in &runs {
-                let lr_source = if run.series.contains_key("lr") { LrSource::Logged } else { LrSource::None };
-                // Points of the training loss, or of the eval loss for an eval-only run.
-                let n_points = run
-                    .series
-                    .get("loss")
-                    .or_else(|| run.series.get("eval_loss"))
-                    .map_or(0, |s| s.steps.len());
-                let attrs = serde_json::to_string(&run.attrs).unwrap_or_else(|_| "{}".into());
-                let sources = serde_json::to_string(&run.sources).unwrap_or_else(|_| "{}".into());
                 tx.execute(
-                    "INSERT INTO runs (upload_id, name, lr_source, n_points, attrs, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![upload_id, run.name, lr_source_text(lr_source), n_points as i64, attrs, sources],
+                    "INSERT INTO runs (upload_id, name, lr_source, n_points) VALUES (?1, ?2, 'none', 0)",
+                    params![upload_id, run.name],
                 )?;
                 let run_id = tx.last_insert_rowid();
-                for (name, series) in &run.series {
-                    tx.execute(
-                        "INSERT INTO series (run_id, name, steps, vals) VALUES (?1, ?2, ?3, ?4)",
-                        params![run_id, name, to_blob(&series.steps), to_blob(&series.values)],
-                    )?;
-                }
+                write_data(&tx, run_id, run)?;
                 ids.push(run_id);
             }
             let summaries = ids.iter().map(|&id| summary(&tx, id)).collect::<Result<Vec<_>, _>>()?;
@@ -269,15 +273,7 @@ impl Store {
     pub async fn delete_run(&self, id: i64) -> Result<RunDeletion, StoreError> {
         self.with(move |conn| {
             let tx = conn.transaction()?;
-            let users: Vec<i64> = tx
-                .prepare(
-                    "SELECT DISTINCT f.id FROM fits f, json_each(f.request, '$.runs') j WHERE j.value = ?1
-                     UNION
-                     SELECT DISTINCT f.id FROM fits f, json_each(f.request, '$.holdout') j WHERE j.value = ?1
-                     ORDER BY 1",
-                )?
-                .query_map([id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let users = fit_users(&tx, id)?;
             if !users.is_empty() {
                 return Ok(RunDeletion::InUse(users));
             }
@@ -288,6 +284,66 @@ impl Store {
             } else {
                 RunDeletion::Missing
             })
+        })
+        .await
+    }
+
+    /// A run's name and the raw upload it came from.
+    pub async fn run_upload(&self, id: i64) -> Result<Option<(String, RawUpload)>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT r.name, u.file_name, u.format, u.bytes FROM runs r JOIN uploads u ON u.id = r.upload_id WHERE r.id = ?1",
+                    [id],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            RawUpload {
+                                file_name: r.get(1)?,
+                                format: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                                bytes: r.get(3)?,
+                            },
+                        ))
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Replaces a run's series, attributes and sources with `data` (a re-read of its
+    /// upload) and applies a rename / schedule change, all in one transaction. A run a fit
+    /// uses is left as it is (a stored fit must stay reproducible from its runs).
+    pub async fn replace_run_data(
+        &self,
+        id: i64,
+        data: ParsedRun,
+        name: Option<String>,
+        schedule: Option<Option<String>>,
+    ) -> Result<RunReplacement, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            if summary(&tx, id)?.is_none() {
+                return Ok(RunReplacement::Missing);
+            }
+            let users = fit_users(&tx, id)?;
+            if !users.is_empty() {
+                return Ok(RunReplacement::InUse(users));
+            }
+            tx.execute("DELETE FROM series WHERE run_id = ?1", [id])?;
+            write_data(&tx, id, &data)?;
+            if let Some(name) = name {
+                tx.execute("UPDATE runs SET name = ?2 WHERE id = ?1", params![id, name])?;
+            }
+            if let Some(schedule) = schedule {
+                tx.execute(
+                    "UPDATE runs SET schedule = ?2 WHERE id = ?1",
+                    params![id, schedule],
+                )?;
+            }
+            let summary = summary(&tx, id)?.expect("checked above, in this transaction");
+            tx.commit()?;
+            Ok(RunReplacement::Replaced(summary))
         })
         .await
     }
@@ -335,6 +391,58 @@ impl Store {
 /// series names come in one sub-query (unit separator between names).
 const SUMMARY_COLUMNS: &str = "r.id, r.name, u.file_name, u.format, r.created_at, r.n_points, r.lr_source, r.attrs, r.schedule,
      (SELECT group_concat(name, char(31)) FROM (SELECT name FROM series s WHERE s.run_id = r.id ORDER BY name))";
+
+/// Writes a run's series, LR source, point count, attributes and sources (its row exists,
+/// its series rows do not).
+fn write_data(tx: &Connection, run_id: i64, run: &ParsedRun) -> Result<(), rusqlite::Error> {
+    let lr_source = if run.series.contains_key("lr") {
+        LrSource::Logged
+    } else {
+        LrSource::None
+    };
+    // Points of the training loss, or of the eval loss for an eval-only run.
+    let n_points = run
+        .series
+        .get("loss")
+        .or_else(|| run.series.get("eval_loss"))
+        .map_or(0, |s| s.steps.len());
+    let attrs = serde_json::to_string(&run.attrs).unwrap_or_else(|_| "{}".into());
+    let sources = serde_json::to_string(&run.sources).unwrap_or_else(|_| "{}".into());
+    tx.execute(
+        "UPDATE runs SET lr_source = ?2, n_points = ?3, attrs = ?4, sources = ?5 WHERE id = ?1",
+        params![
+            run_id,
+            lr_source_text(lr_source),
+            n_points as i64,
+            attrs,
+            sources
+        ],
+    )?;
+    for (name, series) in &run.series {
+        tx.execute(
+            "INSERT INTO series (run_id, name, steps, vals) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                run_id,
+                name,
+                to_blob(&series.steps),
+                to_blob(&series.values)
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The fits whose request fits or holds out the run.
+fn fit_users(tx: &Connection, id: i64) -> Result<Vec<i64>, rusqlite::Error> {
+    tx.prepare(
+        "SELECT DISTINCT f.id FROM fits f, json_each(f.request, '$.runs') j WHERE j.value = ?1
+         UNION
+         SELECT DISTINCT f.id FROM fits f, json_each(f.request, '$.holdout') j WHERE j.value = ?1
+         ORDER BY 1",
+    )?
+    .query_map([id], |r| r.get(0))?
+    .collect()
+}
 
 fn summary_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let schedule: Option<String> = r.get(8)?;

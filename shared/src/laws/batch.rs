@@ -171,6 +171,7 @@ impl Law for McCandlishLaw {
 
 /// Su et al.'s constants: `L(N, S_min)` plus `B_crit(L)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuParams {
     pub n_c: f64,
     pub alpha_n: f64,
