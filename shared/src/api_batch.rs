@@ -204,6 +204,13 @@ impl Default for HyperOptions {
 pub struct HyperRequest {
     pub rows: Vec<HyperRow>,
     pub options: HyperOptions,
+    /// Stored runs, one row each: LR = the `lr` attribute, else the largest logged LR (the
+    /// schedule's peak); batch = `batch_size`; N = `n_params`; D = the `tokens` attribute,
+    /// else the last logged tokens; loss = the mean of the last `final_points` logged losses.
+    pub run_ids: Vec<i64>,
+    /// How many of a stored run's last logged losses are averaged (default 1: the last one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_points: Option<usize>,
 }
 
 /// The best (LR, batch) of one cell.
