@@ -308,6 +308,8 @@ pub fn run_su_predict(args: SuPredictArgs) -> anyhow::Result<()> {
         n_points: args.points,
         target_losses: args.targets.clone(),
         tokens_per_batch_unit: args.seq_len,
+        covariance: saved.covariance.clone(),
+        ci_level: None,
     };
     let r = batch::su::predict(&request)?;
     if args.json {
@@ -322,23 +324,28 @@ pub fn run_su_predict(args: SuPredictArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let g = batch::report::g;
+    // A value with its interval, when the saved law had a covariance.
+    let w = |v: f64, ci: Option<[f64; 2]>| match ci {
+        Some([lo, hi]) => format!("{} [{}, {}]", g(v), g(lo), g(hi)),
+        None => g(v),
+    };
     println!(
         "N = {}, batch {}: lowest reachable loss {}",
         g(args.n_params),
         g(args.batch),
-        g(r.lowest_loss)
+        w(r.lowest_loss, r.lowest_loss_ci)
     );
     for t in &r.targets {
         match (t.steps, t.tokens, t.steps_at_b_crit, t.tokens_at_b_crit) {
-            (Some(s), Some(w), Some(s2), Some(w2)) => println!(
+            (Some(s), Some(tk), Some(s2), Some(tk2)) => println!(
                 "loss {}: {} steps, {} tokens at batch {}; compute-optimal batch B_crit = {} ({} steps, {} tokens)",
                 g(t.loss),
-                g(s),
-                g(w),
+                w(s, t.steps_ci),
+                w(tk, t.tokens_ci),
                 g(args.batch),
-                g(t.b_crit),
-                g(s2),
-                g(w2)
+                w(t.b_crit, t.b_crit_ci),
+                w(s2, t.steps_at_b_crit_ci),
+                w(tk2, t.tokens_at_b_crit_ci)
             ),
             _ => println!(
                 "loss {}: not reachable (below {})",

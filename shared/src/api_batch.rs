@@ -137,6 +137,9 @@ pub struct BcritLaw {
     pub b_star: Estimate,
     pub alpha_b: Estimate,
     pub n_points: usize,
+    /// Correlation of the errors of `ln B*` and `alpha_B` (for predictions' intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<f64>,
 }
 
 /// The answer of `POST /api/batch/analyze` and `curvecast batch --json`.
@@ -286,6 +289,10 @@ pub struct SuFitResponse {
     pub mean_rel_error: f64,
     pub method: Vec<String>,
     pub warnings: Vec<String>,
+    /// Covariance of `[ln N_c, alpha_N, ln S_c, alpha_S, ln B*, alpha_B]` (the two fits'
+    /// blocks, taken as independent); predictions' intervals come from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<Vec<Vec<f64>>>,
 }
 
 /// `POST /api/batch/predict`: what a model of `n_params` trained at `batch` will do.
@@ -304,6 +311,12 @@ pub struct SuPredictRequest {
     /// Tokens per batch unit (1 when batches are in tokens).
     #[serde(default = "one")]
     pub tokens_per_batch_unit: f64,
+    /// The law's covariance (`SuFitResponse::covariance`): when given, every prediction gets
+    /// a delta-method interval at `ci_level` (default 0.95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<Vec<Vec<f64>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_level: Option<f64>,
 }
 
 fn default_points() -> usize {
@@ -319,6 +332,8 @@ pub struct CurvePoint {
     pub step: f64,
     pub tokens: f64,
     pub loss: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_ci: Option<[f64; 2]>,
 }
 
 /// Steps and tokens to reach one loss at the asked batch, and the compute-optimal batch.
@@ -335,6 +350,17 @@ pub struct TargetPrediction {
     pub b_crit: f64,
     pub steps_at_b_crit: Option<f64>,
     pub tokens_at_b_crit: Option<f64>,
+    /// Intervals (when the request gave the law's covariance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_crit_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_at_b_crit_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_at_b_crit_ci: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -343,4 +369,9 @@ pub struct SuPredictResponse {
     pub lowest_loss: f64,
     pub curve: Vec<CurvePoint>,
     pub targets: Vec<TargetPrediction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowest_loss_ci: Option<[f64; 2]>,
+    /// The level of the intervals, when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_level: Option<f64>,
 }

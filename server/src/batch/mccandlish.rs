@@ -208,16 +208,21 @@ pub fn fit_bcrit_law(points: &[BcritPoint], ci_level: f64) -> Result<BcritLaw, F
         / dof as f64;
     // Both estimates are linear in y: slope = sum c_i y_i, intercept = sum d_i y_i.
     let (mut var_slope, mut var_intercept) = (s2 / sxx, s2 * (1.0 / n + xm * xm / sxx));
+    let mut cov = -s2 * xm / sxx;
     if points
         .iter()
         .all(|p| p.log_stderr.is_some_and(|se| se.is_finite()))
     {
-        let (mut vs, mut vi) = (0.0, 0.0);
+        let (mut vs, mut vi, mut cv) = (0.0, 0.0, 0.0);
         for (x, p) in x.iter().zip(points) {
             let v = p.log_stderr.unwrap_or(0.0).powi(2);
             let c = (x - xm) / sxx;
             vs += c * c * v;
             vi += (1.0 / n - xm * c).powi(2) * v;
+            cv += c * (1.0 / n - xm * c) * v;
+        }
+        if vs > var_slope {
+            cov = cv;
         }
         var_slope = var_slope.max(vs);
         var_intercept = var_intercept.max(vi);
@@ -245,10 +250,14 @@ pub fn fit_bcrit_law(points: &[BcritPoint], ci_level: f64) -> Result<BcritLaw, F
             ]
         }),
     };
+    // alpha_B = 1/k = -1/slope: its error is the slope's times 1/k^2, same sign.
+    let correlation = (se_slope > 0.0 && se_intercept > 0.0)
+        .then(|| (cov / (se_slope * se_intercept)).clamp(-1.0, 1.0));
     Ok(BcritLaw {
         b_star: exp_of(intercept, Some(se_intercept), t),
         alpha_b,
         n_points: points.len(),
+        correlation,
     })
 }
 
