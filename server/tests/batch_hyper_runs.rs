@@ -167,3 +167,36 @@ async fn hyper_laws_from_uploaded_runs() {
         assert!(e.error.message.contains(words), "{}", e.error.message);
     }
 }
+
+#[test]
+fn hyper_from_run_logs_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sweep.csv");
+    std::fs::write(&path, sweep_csv()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_curvecast"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "hyper",
+        "--json",
+        "--bootstrap",
+        "20",
+        "--runs",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: HyperResponse = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.cells.len(), 6);
+    assert!(r.method[0].contains("last 1 logged"), "{:?}", r.method);
+    let b = r.batch_vs_d.unwrap();
+    assert!((b.exponent.value - 0.5).abs() < 0.05, "{b:?}");
+    // Neither a table nor run logs: a usage error.
+    assert!(!run(&["hyper"]).status.success());
+}
