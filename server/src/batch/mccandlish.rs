@@ -172,7 +172,8 @@ impl BcritPoint {
 /// its runs about `S(B)`), and the scatter of the targets about the line. The scatter alone
 /// was too narrow (the targets' errors are not independent), and weighting by the targets'
 /// estimated variances (6 dof each) too; over 10 synthetic seeds this choice held the truth in
-/// 39 of 40 laws (`examples/batch_bias.rs`). Intervals: t with n - 2 dof; alpha_B's is `1/k`
+/// 39 of 40 laws for alpha_B and 38 of 40 for B* (`tests/batch_synthetic.rs`: 3 models and
+/// the pooled law). Intervals: t with n - 2 dof; alpha_B's is `1/k`
 /// at the ends of k's interval (asymmetric).
 pub fn fit_bcrit_law(points: &[BcritPoint], ci_level: f64) -> Result<BcritLaw, FitError> {
     enough("B_crit vs loss (targets)", points.len(), 2)?;
