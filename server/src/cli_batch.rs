@@ -130,7 +130,15 @@ pub fn run_batch(args: BatchArgs) -> anyhow::Result<()> {
 #[derive(clap::Args, Debug)]
 pub struct HyperArgs {
     /// A table of runs: learning rate, batch size, final loss, and N and D (or C) per run.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "runs")]
+    pub file: Option<PathBuf>,
+    /// Or (and) run logs in any format, one row per run: LR (the lr attribute, else the
+    /// largest logged LR), batch_size, n_params, tokens (last logged), final loss.
+    #[arg(long, num_args = 1..)]
+    pub runs: Vec<PathBuf>,
+    /// Run logs: the final loss is the mean of this many last logged points.
+    #[arg(long, default_value_t = 1)]
+    pub final_points: usize,
     #[arg(long)]
     pub json: bool,
     /// One CSV row per cell.
@@ -154,11 +162,26 @@ pub struct HyperArgs {
 }
 
 pub fn run_hyper(args: HyperArgs) -> anyhow::Result<()> {
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let table =
-        ingest::table::read_table(&args.file.display().to_string(), &bytes, &Limits::default())?;
-    let rows = batch::table::hyper_rows(&table, args.loss_col.as_deref())?;
+    let mut rows = Vec::new();
+    if let Some(file) = &args.file {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let table =
+            ingest::table::read_table(&file.display().to_string(), &bytes, &Limits::default())?;
+        rows = batch::table::hyper_rows(&table, args.loss_col.as_deref())?;
+    }
+    for path in &args.runs {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path.display().to_string();
+        for run in ingest::ingest_with(&name, &bytes, &Mapping::default(), &Limits::default())?.runs
+        {
+            rows.push(batch::input::hyper_row(
+                &run.name,
+                &run.series,
+                &run.attrs,
+                args.final_points,
+            )?);
+        }
+    }
     let options = shared::api::batch::HyperOptions {
         tokens_per_batch_unit: args.seq_len,
         window: args.window,
@@ -166,7 +189,11 @@ pub fn run_hyper(args: HyperArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ci_level: args.ci_level,
     };
-    let r = batch::hyper::fit_hyper(&rows, &options)?;
+    let mut r = batch::hyper::fit_hyper(&rows, &options)?;
+    if !args.runs.is_empty() {
+        r.method
+            .insert(0, batch::input::hyper_row_method(args.final_points));
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else if args.csv {
@@ -281,6 +308,8 @@ pub fn run_su_predict(args: SuPredictArgs) -> anyhow::Result<()> {
         n_points: args.points,
         target_losses: args.targets.clone(),
         tokens_per_batch_unit: args.seq_len,
+        covariance: saved.covariance.clone(),
+        ci_level: None,
     };
     let r = batch::su::predict(&request)?;
     if args.json {
@@ -295,23 +324,28 @@ pub fn run_su_predict(args: SuPredictArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let g = batch::report::g;
+    // A value with its interval, when the saved law had a covariance.
+    let w = |v: f64, ci: Option<[f64; 2]>| match ci {
+        Some([lo, hi]) => format!("{} [{}, {}]", g(v), g(lo), g(hi)),
+        None => g(v),
+    };
     println!(
         "N = {}, batch {}: lowest reachable loss {}",
         g(args.n_params),
         g(args.batch),
-        g(r.lowest_loss)
+        w(r.lowest_loss, r.lowest_loss_ci)
     );
     for t in &r.targets {
         match (t.steps, t.tokens, t.steps_at_b_crit, t.tokens_at_b_crit) {
-            (Some(s), Some(w), Some(s2), Some(w2)) => println!(
+            (Some(s), Some(tk), Some(s2), Some(tk2)) => println!(
                 "loss {}: {} steps, {} tokens at batch {}; compute-optimal batch B_crit = {} ({} steps, {} tokens)",
                 g(t.loss),
-                g(s),
-                g(w),
+                w(s, t.steps_ci),
+                w(tk, t.tokens_ci),
                 g(args.batch),
-                g(t.b_crit),
-                g(s2),
-                g(w2)
+                w(t.b_crit, t.b_crit_ci),
+                w(s2, t.steps_at_b_crit_ci),
+                w(tk2, t.tokens_at_b_crit_ci)
             ),
             _ => println!(
                 "loss {}: not reachable (below {})",

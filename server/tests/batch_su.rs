@@ -46,6 +46,8 @@ fn fitted_law_predicts_an_unseen_model_size() {
         n_points: 20,
         target_losses: vec![3.0, 3.2],
         tokens_per_batch_unit: 1.0,
+        covariance: None,
+        ci_level: None,
     };
     let p = su::predict(&request).unwrap();
     let t = su::predict(&SuPredictRequest {
@@ -86,6 +88,103 @@ fn fitted_law_predicts_an_unseen_model_size() {
     })
     .unwrap();
     assert_eq!(low.targets[0].steps, None);
+}
+
+/// Over 5 noise seeds, the predictions' 95% intervals for a 1B model at batch 2^20 (lowest
+/// loss, steps, tokens, B_crit and steps at B_crit for 2 losses, the curve from step 1000)
+/// must hold the true law's values in at least 90% of the checks.
+#[test]
+fn prediction_intervals_hold_the_true_law() {
+    let (mut checked, mut held) = (0, 0);
+    for seed in 1..=5 {
+        let spec = synthetic::SweepSpec {
+            seed,
+            ..Default::default()
+        };
+        let options = BatchOptions {
+            smoothing_window: 5,
+            ..BatchOptions::default()
+        };
+        let fitted = su::fit_su(&synthetic::sweep(&spec), &options).unwrap();
+        let request = SuPredictRequest {
+            law: fitted.law,
+            n_params: 1e9,
+            batch: 2f64.powi(20),
+            max_steps: 1e5,
+            n_points: 12,
+            target_losses: vec![3.0, 3.2],
+            tokens_per_batch_unit: 1.0,
+            covariance: fitted.covariance.clone(),
+            ci_level: None,
+        };
+        let p = su::predict(&request).unwrap();
+        assert_eq!(p.ci_level, Some(0.95));
+        let t = su::predict(&SuPredictRequest {
+            law: spec.law,
+            covariance: None,
+            ..request
+        })
+        .unwrap();
+        let mut check = |what: &str, ci: Option<[f64; 2]>, v: f64, truth: f64| {
+            let [lo, hi] = ci.unwrap_or_else(|| panic!("seed {seed}: no interval for {what}"));
+            assert!(
+                lo <= v && v <= hi,
+                "seed {seed} {what}: {v} outside [{lo}, {hi}]"
+            );
+            checked += 1;
+            if lo <= truth && truth <= hi {
+                held += 1;
+            } else {
+                eprintln!("seed {seed} {what}: {v} [{lo}, {hi}] misses {truth}");
+            }
+        };
+        check(
+            "lowest loss",
+            p.lowest_loss_ci,
+            p.lowest_loss,
+            t.lowest_loss,
+        );
+        for (a, b) in p.targets.iter().zip(&t.targets) {
+            let l = a.loss;
+            check(
+                &format!("steps to {l}"),
+                a.steps_ci,
+                a.steps.unwrap(),
+                b.steps.unwrap(),
+            );
+            check(
+                &format!("tokens to {l}"),
+                a.tokens_ci,
+                a.tokens.unwrap(),
+                b.tokens.unwrap(),
+            );
+            check(&format!("B_crit at {l}"), a.b_crit_ci, a.b_crit, b.b_crit);
+            check(
+                &format!("steps at B_crit to {l}"),
+                a.steps_at_b_crit_ci,
+                a.steps_at_b_crit.unwrap(),
+                b.steps_at_b_crit.unwrap(),
+            );
+        }
+        for (a, b) in p
+            .curve
+            .iter()
+            .zip(&t.curve)
+            .filter(|(a, _)| a.step >= 1000.0)
+        {
+            check(
+                &format!("loss at step {}", a.step),
+                a.loss_ci,
+                a.loss,
+                b.loss,
+            );
+        }
+    }
+    eprintln!("prediction intervals: {held} of {checked} hold the truth");
+    assert!(
+        held as f64 >= 0.9 * checked as f64,
+        "{held} of {checked} prediction intervals hold the truth"
+    );
 }
 
 #[test]

@@ -149,6 +149,9 @@ pub struct BcritLaw {
     pub b_star: Estimate,
     pub alpha_b: Estimate,
     pub n_points: usize,
+    /// Correlation of the errors of `ln B*` and `alpha_B` (for predictions' intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<f64>,
 }
 
 /// The answer of `POST /api/batch/analyze` and `curvecast batch --json`.
@@ -220,6 +223,13 @@ impl Default for HyperOptions {
 pub struct HyperRequest {
     pub rows: Vec<HyperRow>,
     pub options: HyperOptions,
+    /// Stored runs, one row each: LR = the `lr` attribute, else the largest logged LR (the
+    /// schedule's peak); batch = `batch_size`; N = `n_params`; D = the `tokens` attribute,
+    /// else the last logged tokens; loss = the mean of the last `final_points` logged losses.
+    pub run_ids: Vec<i64>,
+    /// How many of a stored run's last logged losses are averaged (default 1: the last one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_points: Option<usize>,
 }
 
 /// The best (LR, batch) of one cell.
@@ -300,6 +310,10 @@ pub struct SuFitResponse {
     pub mean_rel_error: f64,
     pub method: Vec<String>,
     pub warnings: Vec<String>,
+    /// Covariance of `[ln N_c, alpha_N, ln S_c, alpha_S, ln B*, alpha_B]` (the two fits'
+    /// blocks, taken as independent); predictions' intervals come from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<Vec<Vec<f64>>>,
 }
 
 /// `POST /api/batch/predict`: what a model of `n_params` trained at `batch` will do.
@@ -319,6 +333,12 @@ pub struct SuPredictRequest {
     /// Tokens per batch unit (1 when batches are in tokens).
     #[serde(default = "one")]
     pub tokens_per_batch_unit: f64,
+    /// The law's covariance (`SuFitResponse::covariance`): when given, every prediction gets
+    /// a delta-method interval at `ci_level` (default 0.95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<Vec<Vec<f64>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_level: Option<f64>,
 }
 
 fn default_points() -> usize {
@@ -335,6 +355,8 @@ pub struct CurvePoint {
     pub step: f64,
     pub tokens: f64,
     pub loss: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_ci: Option<[f64; 2]>,
 }
 
 /// Steps and tokens to reach one loss at the asked batch, and the compute-optimal batch.
@@ -352,6 +374,17 @@ pub struct TargetPrediction {
     pub b_crit: f64,
     pub steps_at_b_crit: Option<f64>,
     pub tokens_at_b_crit: Option<f64>,
+    /// Intervals (when the request gave the law's covariance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_crit_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_at_b_crit_ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_at_b_crit_ci: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -361,4 +394,9 @@ pub struct SuPredictResponse {
     pub lowest_loss: f64,
     pub curve: Vec<CurvePoint>,
     pub targets: Vec<TargetPrediction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowest_loss_ci: Option<[f64; 2]>,
+    /// The level of the intervals, when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_level: Option<f64>,
 }

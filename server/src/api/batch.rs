@@ -162,12 +162,28 @@ async fn predict(
     )
 )]
 async fn hyper(
+    State(state): State<AppState>,
     Query(query): Query<FormatQuery>,
     request: Result<Json<HyperRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let csv = wants_csv(&query)?;
-    let request = body(request)?;
-    let answer = blocking(move || batch::hyper::fit_hyper(&request.rows, &request.options)).await?;
+    let mut request = body(request)?;
+    let k = request.final_points.unwrap_or(1);
+    let from_runs = !request.run_ids.is_empty();
+    for id in std::mem::take(&mut request.run_ids) {
+        let run = state
+            .store
+            .get_run(id)
+            .await?
+            .ok_or_else(|| invalid(FitError::Input(format!("no run with id {id}"))))?;
+        let row = batch::input::hyper_row(&run.summary.name, &run.points, &run.summary.attrs, k);
+        request.rows.push(row.map_err(invalid)?);
+    }
+    let mut answer =
+        blocking(move || batch::hyper::fit_hyper(&request.rows, &request.options)).await?;
+    if from_runs {
+        answer.method.insert(0, batch::input::hyper_row_method(k));
+    }
     if csv {
         return Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],

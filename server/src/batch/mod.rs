@@ -96,10 +96,8 @@ pub fn analyze(
                 "model '{model}': no target could be fitted{why}"
             )));
         }
-        let pairs: Vec<(f64, f64)> = fits
-            .iter()
-            .filter_map(|f| Some((f.target_loss?, f.b_crit.value)))
-            .collect();
+        let pairs: Vec<mccandlish::BcritPoint> =
+            fits.iter().filter_map(mccandlish::BcritPoint::of).collect();
         pooled.extend(pairs.iter().copied());
         let b_crit_law = if pairs.len() >= 3 {
             match mccandlish::fit_bcrit_law(&pairs, options.ci_level) {
@@ -134,6 +132,9 @@ pub fn analyze(
             None
         });
     let (cbs_vs_n, b_crit_vs_n) = vs_model_size(&out, options.ci_level, &mut warnings);
+    if out.iter().any(|m| m.b_crit_law.is_some()) {
+        method.push("B_crit(L): least squares of ln B_crit on ln L over the targets (per model, and pooled over models); standard errors: the larger of the sandwich with each target's own ln B_crit variance and the targets' scatter about the line; t intervals, alpha_B's from the ends of 1/alpha_B's".into());
+    }
     if cbs_vs_n.is_some() {
         method.push("vs model size: each model's lowest target (or its only one); CBS = k (N/1e6)^a by least squares on ln CBS".into());
     }
@@ -201,7 +202,9 @@ fn curve_method(o: &BatchOptions) -> String {
         format!("given targets {:?}", o.targets)
     };
     format!(
-        "curves: smoothing {smoothing}; {targets}; steps to target = midpoint of the first and the last crossing down (noise makes the first early, the last late), each interpolated linearly in (ln step, ln loss)"
+        "curves: smoothing {smoothing}; {targets}; steps to target = where a quadratic of ln loss in ln step, fitted by least squares to the logged points within +-{}% in ln step of the rough crossing (at least {} points), reaches the target (refitted once around its answer); the rough crossing = midpoint of the first and the last crossing down, each interpolated in (ln step, ln loss)",
+        steps::LOCAL_HALF_WIDTH * 100.0,
+        steps::LOCAL_MIN_POINTS
     )
 }
 
@@ -236,7 +239,7 @@ fn from_curves(
         for &target in &targets {
             let mut points = Vec::new();
             for (run, loss) in runs.iter().zip(&smoothed) {
-                match steps::first_crossing(&run.steps, loss, target) {
+                match steps::crossing(&run.steps, loss, target) {
                     Some(s) => points.push(StepsPoint {
                         run: run.name.clone(),
                         batch: run.batch,
