@@ -12,7 +12,7 @@ use shared::display::{Table, debiased_ema, interpolate};
 
 use crate::api;
 use crate::app::Selection;
-use crate::components::chart::{Chart, Figure, Style, Trace, colour};
+use crate::components::chart::{Chart, Figure, Style, TableSource, Trace, colour};
 
 /// The quantity on the x axis.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,6 +58,44 @@ fn x_of(run: &RunDetail, steps: &[f64], axis: XAxis) -> Option<Vec<f64>> {
             let n = attrs.get("n_params")?;
             Some(tokens()?.iter().map(|t| 6.0 * n * t).collect())
         }
+    }
+}
+
+/// The long-format table of the shown runs: x, raw and smoothed loss at full resolution.
+fn export_table(
+    details: RwSignal<HashMap<i64, RunDetail>>,
+    selected: Vec<i64>,
+    hidden: Vec<i64>,
+    weight: f64,
+    axis: XAxis,
+) -> Table {
+    let mut rows = Vec::new();
+    details.with_untracked(|d| {
+        for id in selected.iter().filter(|id| !hidden.contains(id)) {
+            let Some(run) = d.get(id) else { continue };
+            let Some(loss) = run.points.get("loss") else {
+                continue;
+            };
+            let Some(x) = x_of(run, &loss.steps, axis) else {
+                continue;
+            };
+            let smooth = debiased_ema(&loss.values, weight);
+            for i in 0..x.len() {
+                rows.push((
+                    run.summary.name.clone(),
+                    vec![x[i], loss.values[i], smooth[i]],
+                ));
+            }
+        }
+    });
+    Table {
+        columns: vec![
+            "run".into(),
+            axis.name().into(),
+            "loss".into(),
+            "smoothed".into(),
+        ],
+        rows,
     }
 }
 
@@ -114,7 +152,6 @@ pub fn CurvesPage() -> impl IntoView {
         let hide = hidden.get();
         let mut traces = Vec::new();
         let mut lr_traces = Vec::new();
-        let mut rows = Vec::new();
         let mut skipped = Vec::new();
         details.with(|d| {
             for id in selected.get() {
@@ -140,10 +177,7 @@ pub fn CurvesPage() -> impl IntoView {
                             .hidden_in_legend(),
                     );
                 }
-                traces.push(Trace::line(name.clone(), x.clone(), smooth.clone(), c.clone()));
-                for i in 0..x.len() {
-                    rows.push((name.clone(), vec![x[i], loss.values[i], smooth[i]]));
-                }
+                traces.push(Trace::line(name.clone(), x, smooth, c.clone()));
                 if let Some(lr) = run.points.get("lr")
                     && let Some(lr_x) = x_of(run, &lr.steps, axis)
                 {
@@ -172,15 +206,16 @@ pub fn CurvesPage() -> impl IntoView {
             contour: None,
             // Zoom survives smoothing and show/hide; it resets when an axis changes.
             revision: format!("{}-{lx}-{ly}-{with_lr}", axis.name()),
-            table: Table {
-                columns: vec![
-                    "run".into(),
-                    axis.name().into(),
-                    "loss".into(),
-                    "smoothed".into(),
-                ],
-                rows,
-            },
+            // Built on export only, from what is shown then.
+            table: TableSource::lazy(move || {
+                export_table(
+                    details,
+                    selected.get_untracked(),
+                    hidden.get_untracked(),
+                    smoothing.get_untracked(),
+                    x_axis.get_untracked(),
+                )
+            }),
         }
     });
 

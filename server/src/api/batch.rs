@@ -1,6 +1,8 @@
 //! `/api/batch/analyze` (critical batch), `/api/batch/su-fit` and `/api/batch/predict`
 //! (Su et al.'s law), `/api/hyper/fit` (optimal LR and batch laws): over stored runs,
 //! inline runs or tables; JSON, or CSV with `?format=csv` (analyze, predict, hyper).
+//! `/api/batch/table` and `/api/hyper/table` read an uploaded file (the request body) into
+//! the rows those requests take, so the web app sends tables the way the CLI reads them.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
@@ -21,6 +23,52 @@ pub fn router() -> Router<AppState> {
         .route("/batch/su-fit", post(su_fit))
         .route("/batch/predict", post(predict))
         .route("/hyper/fit", post(hyper))
+        .route("/batch/table", post(steps_table))
+        .route("/hyper/table", post(hyper_table))
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    /// The file's name, for error messages.
+    name: Option<String>,
+}
+
+fn read_table(query: &FileQuery, bytes: &[u8]) -> Result<crate::ingest::table::Table, ApiError> {
+    let name = query.name.as_deref().unwrap_or("upload");
+    Ok(crate::ingest::table::read_table(
+        name,
+        bytes,
+        &crate::ingest::Limits::default(),
+    )?)
+}
+
+/// A reduced sweep (steps to a target per model and batch) -> `StepsRow`s.
+async fn steps_table(
+    Query(query): Query<FileQuery>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let table = read_table(&query, &bytes)?;
+    let columns = batch::table::Columns::default();
+    if !batch::table::is_steps_table(&table, &columns) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_column",
+            format!(
+                "{}: no steps-to-target column (steps_to_goal, steps_to_target or steps_to_loss); the columns are {:?}",
+                table.file, table.columns
+            ),
+        ));
+    }
+    Ok(Json(batch::table::rows(&table, &columns)?).into_response())
+}
+
+/// A learning-rate x batch sweep (lr, batch, loss, N and D or C per run) -> `HyperRow`s.
+async fn hyper_table(
+    Query(query): Query<FileQuery>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let table = read_table(&query, &bytes)?;
+    Ok(Json(batch::table::hyper_rows(&table, None)?).into_response())
 }
 
 #[derive(Deserialize)]

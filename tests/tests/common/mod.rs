@@ -71,6 +71,11 @@ impl Drop for Browser {
 }
 
 pub async fn start_browser() -> Browser {
+    start_browser_with(&[]).await
+}
+
+/// A session with extra Chromium flags (a `--window-size=` replaces the default 1280x800).
+pub async fn start_browser_with(extra: &[&str]) -> Browser {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -95,8 +100,13 @@ pub async fn start_browser() -> Browser {
         "--disable-sync",
         "--disable-quic",
         "--no-first-run",
-        "--window-size=1280,800",
     ] {
+        caps.add_arg(arg).unwrap();
+    }
+    if !extra.iter().any(|a| a.starts_with("--window-size=")) {
+        caps.add_arg("--window-size=1280,800").unwrap();
+    }
+    for arg in extra {
         caps.add_arg(arg).unwrap();
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
