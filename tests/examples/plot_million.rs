@@ -87,11 +87,39 @@ async fn main() {
             .json()
             .clone();
         assert_eq!(shown, format!("{:.2}", w.parse::<f64>().unwrap()));
+        let stages = browser
+            .driver
+            .execute("return window.curvecastRedraw;", vec![])
+            .await
+            .unwrap()
+            .json()
+            .clone();
         println!(
-            "smoothing -> {w}: chart redrawn in {:.0} ms",
+            "smoothing -> {w}: chart redrawn in {:.0} ms (figure, traces, parse, plotly ms: {stages})",
             ms.as_f64().unwrap()
         );
     }
+    // Plotly alone: the same figure handed again as fresh objects (all traces new), and
+    // with only the smoothed lines new (raw and LR traces the same objects as drawn).
+    let plotly = browser
+        .driver
+        .execute(
+            "const div = document.getElementById('loss-chart');
+             const copy = v => JSON.parse(JSON.stringify(v));
+             let t0 = performance.now();
+             Plotly.react(div, copy(div.data), copy(div.layout));
+             const all = performance.now() - t0;
+             const data = div.data.map(t => t.opacity === 1 && t.yaxis !== 'y2' ? copy(t) : t);
+             t0 = performance.now();
+             Plotly.react(div, data, div.layout);
+             return [all, performance.now() - t0];",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    println!("Plotly.react alone, ms (all traces new, only smoothed new): {plotly}");
     let t = Instant::now();
     browser.click(thirtyfour::By::Id("loss-chart-csv")).await;
     let csv = browser.downloaded("loss-chart.csv").await;

@@ -191,9 +191,10 @@ pub fn Chart(
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
+        let start = js_sys::Date::now();
         let figure = figure.get();
         if let Some(div) = node.get() {
-            draw(&div, &figure);
+            draw(&div, &figure, start);
         }
     });
     let name = id.clone();
@@ -347,7 +348,18 @@ fn finite(v: &[f64]) -> Vec<Option<f64>> {
     v.iter().map(|&x| x.is_finite().then_some(x)).collect()
 }
 
-fn draw(div: &web_sys::HtmlElement, figure: &Figure) {
+/// Milliseconds of the last redraw's stages, kept in `window.curvecastRedraw` for the
+/// benchmark (`tests/examples/plot_million.rs`): figure, traces (LTTB + JSON), parse, plotly.
+fn record_timing(marks: &[f64]) {
+    let stages = js_sys::Array::new();
+    for pair in marks.windows(2) {
+        stages.push(&JsValue::from_f64(pair[1] - pair[0]));
+    }
+    let _ = js_sys::Reflect::set(&js_sys::global(), &"curvecastRedraw".into(), &stages);
+}
+
+fn draw(div: &web_sys::HtmlElement, figure: &Figure, start: f64) {
+    let mut marks = vec![start, js_sys::Date::now()];
     let mut data: Vec<Value> = Vec::new();
     if let Some(c) = &figure.contour {
         data.push(json!({
@@ -394,12 +406,12 @@ fn draw(div: &web_sys::HtmlElement, figure: &Figure) {
     }
     let config = json!({ "responsive": true, "displaylogo": false });
     let parse = |v: &Value| js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL);
-    if let Err(e) = plotly_react(
-        div,
-        &parse(&Value::Array(data)),
-        &parse(&layout),
-        &parse(&config),
-    ) {
+    marks.push(js_sys::Date::now());
+    let data = parse(&Value::Array(data));
+    marks.push(js_sys::Date::now());
+    if let Err(e) = plotly_react(div, &data, &parse(&layout), &parse(&config)) {
         web_sys::console::error_2(&"plotly failed to draw".into(), &e);
     }
+    marks.push(js_sys::Date::now());
+    record_timing(&marks);
 }

@@ -110,6 +110,24 @@ pub fn CurvesPage() -> impl IntoView {
     let log_x = RwSignal::new(false);
     let log_y = RwSignal::new(false);
     let smoothing = RwSignal::new(0.6f64);
+    // The slider's value shows at once; the redraw (hundreds of ms at 1,000,000 points)
+    // follows after a paint, with "redrawing..." meanwhile; fast slides coalesce.
+    let slider = RwSignal::new(0.6f64);
+    let redrawing = RwSignal::new(false);
+    let on_slide = move |v: f64| {
+        slider.set(v);
+        redrawing.set(true);
+        set_timeout(
+            move || {
+                let v = slider.get_untracked();
+                if smoothing.get_untracked() != v {
+                    smoothing.set(v);
+                }
+                redrawing.set(false);
+            },
+            std::time::Duration::from_millis(20),
+        );
+    };
     let x_axis = RwSignal::new(XAxis::Step);
     let lr_panel = RwSignal::new(true);
 
@@ -268,10 +286,13 @@ pub fn CurvesPage() -> impl IntoView {
                     <label><input type="checkbox" id="log-y" prop:checked=log_y on:change=move |_| log_y.update(|v| *v = !*v)/>" log y"</label>
                     <label><input type="checkbox" id="lr-panel" prop:checked=lr_panel on:change=move |_| lr_panel.update(|v| *v = !*v)/>" LR panel"</label>
                     <label class="slider">"smoothing "
-                        <input type="range" id="smoothing" min="0" max="0.99" step="0.01" prop:value=move || smoothing.get().to_string()
-                            on:input=move |ev| smoothing.set(event_target_value(&ev).parse().unwrap_or(0.0))/>
-                        <output>{move || format!("{:.2}", smoothing.get())}</output>
+                        <input type="range" id="smoothing" min="0" max="0.99" step="0.01" prop:value=move || slider.get().to_string()
+                            on:input=move |ev| on_slide(event_target_value(&ev).parse().unwrap_or(0.0))/>
+                        <output>{move || format!("{:.2}", slider.get())}</output>
                     </label>
+                    <Show when=move || redrawing.get()>
+                        <span class="progress" role="status" id="redrawing"><span class="spinner"></span>"redrawing..."</span>
+                    </Show>
                 </div>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
