@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{csv_100, start_browser_with, start_server};
+use common::{csv_100, start_browser_narrow, start_browser_with, start_server};
 use thirtyfour::prelude::*;
 
 /// The lowest WCAG contrast ratio of visible text (nav, headings, labels, buttons, table
@@ -93,9 +93,9 @@ async fn dark_mode_is_readable_and_a_narrow_window_works_by_keyboard() {
         .await;
     assert_eq!(font, "#d8dee9");
 
-    // 400 px wide, light (a new session; the server keeps the runs).
+    // 400 CSS px wide, light (a new session; the server keeps the runs).
     drop(browser);
-    let browser = start_browser_with(&["--window-size=400,800"]).await;
+    let browser = start_browser_narrow(400).await;
     for (page, controls) in [
         ("runs", &["file-input"][..]),
         (
