@@ -165,7 +165,7 @@ async fn cancel_a_queued_and_a_running_fit() {
         .await;
     let ids: Vec<i64> = browser.run_ids().await.into_values().collect();
     let request =
-        serde_json::json!({ "law": "multipower", "runs": ids, "options": { "bootstrap": 5000 } });
+        serde_json::json!({ "law": "multipower", "runs": ids, "options": { "bootstrap": 1000 } });
     let running = browser
         .api("POST", "/api/fits", Some(request.clone()))
         .await["id"]
