@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{
     ErrorResponse, FitDetail, FitRequest, FitSummary, IngestReport, Mapping, RunDetail, RunSummary,
-    UploadResponse,
+    UploadResponse, batch,
 };
+use wasm_bindgen::JsValue;
 use web_sys::{File, FormData};
 
 /// A failed call, as a sentence to show next to what caused it.
@@ -78,9 +79,48 @@ pub async fn get_fit(id: i64) -> ApiResult<FitDetail> {
     decode(Request::get(&format!("/api/fits/{id}")).send().await).await
 }
 
+/// Cancels a queued or running fit; answers its summary (status `cancelled`).
+pub async fn cancel_fit(id: i64) -> ApiResult<FitSummary> {
+    decode(
+        Request::post(&format!("/api/fits/{id}/cancel"))
+            .send()
+            .await,
+    )
+    .await
+}
+
 /// Starts a fit (a job); poll it with [`get_fit`].
 pub async fn create_fit(request: &FitRequest) -> ApiResult<FitSummary> {
     post_json("/api/fits", request).await
+}
+
+/// A reduced batch sweep (steps to a target per model and batch) read by the server.
+pub async fn batch_table(file: &File) -> ApiResult<Vec<batch::StepsRow>> {
+    post_file("/api/batch/table", file).await
+}
+
+/// A learning-rate x batch sweep (one row per run) read by the server.
+pub async fn hyper_table(file: &File) -> ApiResult<Vec<batch::HyperRow>> {
+    post_file("/api/hyper/table", file).await
+}
+
+/// McCandlish and Zhang critical batches, and `B_crit(L)`, of a batch sweep.
+pub async fn analyze_batch(request: &batch::AnalyzeRequest) -> ApiResult<batch::AnalyzeResponse> {
+    post_json("/api/batch/analyze", request).await
+}
+
+/// Optimal learning rate and batch laws of a learning-rate x batch sweep.
+pub async fn fit_hyper(request: &batch::HyperRequest) -> ApiResult<batch::HyperResponse> {
+    post_json("/api/hyper/fit", request).await
+}
+
+/// Sends a file as the request body (its name in the query, for error messages).
+async fn post_file<T: DeserializeOwned>(url: &str, file: &File) -> ApiResult<T> {
+    let request = Request::post(url)
+        .query([("name", file.name())])
+        .body(JsValue::from(file.clone()))
+        .map_err(|e| e.to_string())?;
+    decode(request.send().await).await
 }
 
 async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {

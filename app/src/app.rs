@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
-use crate::pages::{curves, fit_new, fit_view, forecast, runs, scaling};
+use crate::pages::{batch, curves, fit_new, fit_view, forecast, runs, scaling};
 
 /// Runs ticked on the Runs page and shown on the Curves page (shared by both).
 #[derive(Clone, Copy)]
@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
                     <A href="/fits/new">"Fit"</A>
                     <A href="/forecast">"Forecast"</A>
                     <A href="/scaling">"Scaling"</A>
+                    <A href="/batch">"Batch size"</A>
                 </nav>
             </header>
             <main>
@@ -34,6 +35,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/fits/:id") view=fit_view::FitPage/>
                     <Route path=path!("/forecast") view=forecast::ForecastPage/>
                     <Route path=path!("/scaling") view=scaling::ScalingPage/>
+                    <Route path=path!("/batch") view=batch::BatchPage/>
                 </Routes>
             </main>
         </Router>

@@ -376,6 +376,44 @@ async fn session() {
         "{}",
         answer.text()
     );
+    // Tables sent as files become the rows those requests take; a table without the
+    // needed column is refused naming it.
+    let zhang = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/zhang_cbs/steps_to_goal_loss_vs_batch.csv"
+    ))
+    .unwrap();
+    let table = |uri: &str, bytes: Vec<u8>| {
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(bytes))
+            .unwrap()
+    };
+    let answer = s
+        .send(table("/api/batch/table?name=zhang.csv", zhang))
+        .await;
+    assert!(
+        answer.json().as_array().unwrap().len() > 10,
+        "{}",
+        answer.text()
+    );
+    s.send(table("/api/batch/table?name=x.csv", b"a,b\n1,2\n".to_vec()))
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "missing_column");
+    let step_law = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/steplaw/dense_lr_bs_loss.csv"
+    ))
+    .unwrap();
+    let answer = s
+        .send(table("/api/hyper/table?name=steplaw.csv", step_law))
+        .await;
+    assert!(
+        answer.json().as_array().unwrap().len() > 100,
+        "{}",
+        answer.text()
+    );
+
     for uri in ["/api/batch/analyze", "/api/batch/su-fit", "/api/hyper/fit"] {
         let answer = s.json("POST", uri, "{}").await;
         assert_eq!(

@@ -153,3 +153,49 @@ async fn fit_with_a_held_out_run_and_reopen_its_url() {
     assert_eq!(shown_again, shown);
     fresh.screenshot("fit-reopened").await;
 }
+
+/// A long bootstrap fit runs while a second waits in the queue: the second's page offers
+/// Cancel, which turns it `cancelled` (then the running one too).
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_a_queued_and_a_running_fit() {
+    let server = start_server().await;
+    let browser = start_browser().await;
+    browser
+        .upload(&server.url, &csv_100(&["cosine_24000", "constant_24000"]))
+        .await;
+    let ids: Vec<i64> = browser.run_ids().await.into_values().collect();
+    let request =
+        serde_json::json!({ "law": "multipower", "runs": ids, "options": { "bootstrap": 1000 } });
+    let running = browser
+        .api("POST", "/api/fits", Some(request.clone()))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let queued = browser.api("POST", "/api/fits", Some(request)).await["id"]
+        .as_i64()
+        .unwrap();
+    for id in [queued, running] {
+        browser
+            .driver
+            .goto(format!("{}/fits/{id}", server.url))
+            .await
+            .unwrap();
+        browser
+            .wait_for(
+                "the cancel button",
+                "return document.getElementById('cancel-fit') !== null;",
+            )
+            .await;
+        browser.click(thirtyfour::By::Id("cancel-fit")).await;
+        browser
+            .wait_for(
+                "the cancelled status",
+                "const s = document.getElementById('fit-status');
+                 return s && s.innerText === 'cancelled' && !document.getElementById('cancel-fit');",
+            )
+            .await;
+        let fit = browser.api("GET", &format!("/api/fits/{id}"), None).await;
+        assert_eq!(fit["status"], "cancelled", "{fit}");
+        browser.screenshot(&format!("fit-cancelled-{id}")).await;
+    }
+}

@@ -1,6 +1,7 @@
 //! In a real browser: with a momentum fit of published runs (csv_100), the Forecast
 //! page recomputes a candidate's curve in the browser as a schedule field changes (no
-//! request), and its values equal the server's `/predict` for the same schedule.
+//! request), and its values equal the server's `/predict` for the same schedule; the
+//! candidates live in the address, which a fresh session reopens to the same curves.
 
 mod common;
 
@@ -31,7 +32,8 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
                     return f && t && parseFloat(f.innerText) > 0 ? { text: f.innerText, y: t.y, x: t.x } : null;";
     let before = browser.wait_for("the first forecast", final_of).await;
     browser.screenshot("forecast-before").await;
-    let requests = "return performance.getEntriesByType('resource').length;";
+    // API requests only (Chrome asks for the favicon again when the address is updated).
+    let requests = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/')).length;";
     let n_requests = browser
         .driver
         .execute(requests, vec![])
@@ -120,4 +122,40 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
         .clone();
     assert_eq!(best, "Best: candidate 2 (lowest final loss)");
     browser.screenshot("forecast-bad-field").await;
+
+    // The address holds the candidates: a fresh session (no state) opens the same forecast.
+    browser.set_value("cand-0-warmup", "2160").await;
+    browser.click(thirtyfour::By::Id("add-candidate")).await;
+    browser.set_value("cand-2-family", "linear").await;
+    browser.set_value("cand-2-total", "30000").await;
+    let curves = "const c = document.getElementById('forecast-chart');
+                  const t = c && c.data && c.data.filter(t => /^candidate \\d+$/.test(t.name));
+                  const v = [0, 1, 2].map(i => ['family', 'peak', 'final', 'warmup', 'total', 'decay', 'shape']
+                      .map(k => document.getElementById(`cand-${i}-${k}`)?.value).join(' '));
+                  return t && t.length === 3 && t[2].x[t[2].x.length - 1] > 29000 ? { fields: v, y: t.map(t => t.y) } : null;";
+    let shown = browser.wait_for("three candidates", curves).await;
+    let url = browser
+        .driver
+        .execute("return location.href;", vec![])
+        .await
+        .unwrap()
+        .json()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        url.contains(&format!("fit={id}")) && url.contains("c="),
+        "{url}"
+    );
+    drop(browser);
+    let fresh = start_browser().await;
+    fresh.driver.goto(&url).await.unwrap();
+    let reopened = fresh.wait_for("the shared forecast", curves).await;
+    assert_eq!(reopened["fields"], shown["fields"]);
+    assert_eq!(
+        reopened["fields"][2], "linear 3e-4 3e-5 2160 30000 0.2 sqrt",
+        "{reopened}"
+    );
+    assert_eq!(reopened["y"], shown["y"], "the same curves");
+    fresh.screenshot("forecast-from-url").await;
 }

@@ -83,6 +83,51 @@ async fn budget_box_reads_a_compute_optimal_plan() {
         .json()
         .clone();
     assert_eq!(bands, 2, "N_opt and D_opt bootstrap bands");
+    // Loss vs N and vs D: the 245 runs in bins of the other variable, each bin with the
+    // law's line at its fixed D (N); the lines are the fitted law's values.
+    for (id, by_n) in [("scaling-loss-n", true), ("scaling-loss-d", false)] {
+        let chart = browser
+            .wait_for(
+                id,
+                &format!(
+                    "const c = document.getElementById('{id}');
+                     return c && c.data && c.data.length >= 2 ? c.data.map(t => ({{ name: t.name, mode: t.mode, x: t.x, y: t.y }})) : null;"
+                ),
+            )
+            .await;
+        let traces = chart.as_array().unwrap();
+        let runs: usize = traces
+            .iter()
+            .filter(|t| t["mode"] == "markers")
+            .map(|t| t["x"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(runs, 245, "{id}");
+        let mut lines = 0;
+        for t in traces.iter().filter(|t| t["mode"] == "lines") {
+            lines += 1;
+            let name = t["name"].as_str().unwrap();
+            let fixed: f64 = name.rsplit("= ").next().unwrap().parse().unwrap();
+            for (x, y) in t["x"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(t["y"].as_array().unwrap())
+            {
+                let v = x.as_f64().unwrap();
+                let want = if by_n {
+                    law.loss(v, fixed)
+                } else {
+                    law.loss(fixed, v)
+                };
+                // `fixed` is read from the 4-digit label: the loss moves far less than 1e-3.
+                assert!(
+                    (y.as_f64().unwrap() / want - 1.0).abs() < 1e-3,
+                    "{name} at {v}"
+                );
+            }
+        }
+        assert!(lines >= 2, "{id}: {lines} law lines");
+    }
     browser.screenshot("scaling-plan").await;
 
     browser.set_value("budget", "lots").await;

@@ -1,11 +1,14 @@
 //! The one chart component: every plotly.js figure of the app is drawn here.
 //!
 //! Pages describe a [`Figure`] (traces at full resolution, axes, an optional linked
-//! lower panel or contour map, and the [`Table`] of values it shows); the chart
+//! lower panel or contour map, and how to build the [`Table`] of values it shows); the chart
 //! downsamples long lines for display with LTTB on the displayed axes (never the data
 //! itself), draws with `Plotly.react` and keeps the user's zoom (`uirevision`) until
 //! the page changes [`Figure::revision`]. Its buttons export the table as CSV/JSON and
-//! the picture as PNG/SVG.
+//! the picture as PNG/SVG; the table is built only when the user exports (a 1,000,000-point
+//! table costs more than the redraw itself).
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use serde_json::{Value, json};
@@ -55,6 +58,12 @@ pub enum Style {
     },
     Markers {
         size: f64,
+    },
+    /// Markers with error bars from `lower` to `upper` (e.g. a confidence interval).
+    Interval {
+        size: f64,
+        lower: Vec<f64>,
+        upper: Vec<f64>,
     },
     /// A filled band between `lower` and the trace's `y` (the upper edge).
     Band {
@@ -117,6 +126,43 @@ pub struct Contour {
     pub title: String,
 }
 
+/// The full-resolution table of what a chart shows, built when the user exports.
+#[derive(Clone, Default)]
+pub struct TableSource(Option<Arc<dyn Fn() -> Table + Send + Sync>>);
+
+impl TableSource {
+    /// A table built on export from the state the chart shows then (pages read their
+    /// signals untracked inside `build`).
+    pub fn lazy(build: impl Fn() -> Table + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(build)))
+    }
+
+    pub fn build(&self) -> Table {
+        self.0.as_ref().map(|f| f()).unwrap_or_default()
+    }
+}
+
+impl From<Table> for TableSource {
+    fn from(table: Table) -> Self {
+        Self::lazy(move || table.clone())
+    }
+}
+
+impl PartialEq for TableSource {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TableSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TableSource")
+    }
+}
+
 /// What a chart shows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figure {
@@ -132,7 +178,7 @@ pub struct Figure {
     /// The zoom is kept while this stays the same.
     pub revision: String,
     /// Exactly the values shown, at full resolution, for the CSV/JSON export.
-    pub table: Table,
+    pub table: TableSource,
 }
 
 #[component]
@@ -145,14 +191,15 @@ pub fn Chart(
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
+        let start = js_sys::Date::now();
         let figure = figure.get();
         if let Some(div) = node.get() {
-            draw(&div, &figure);
+            draw(&div, &figure, start);
         }
     });
     let name = id.clone();
     let export_table = move |json: bool| {
-        let table = figure.with_untracked(|f| f.table.clone());
+        let table = figure.with_untracked(|f| f.table.clone()).build();
         if json {
             download::text(
                 &format!("{name}.json"),
@@ -240,6 +287,18 @@ fn trace_json(trace: &Trace, figure: &Figure) -> Vec<Value> {
             "marker": { "color": trace.colour, "size": size },
             "showlegend": trace.legend, "legendgroup": trace.name,
         }))],
+        Style::Interval { size, lower, upper } => {
+            let up: Vec<f64> = upper.iter().zip(&trace.y).map(|(u, y)| u - y).collect();
+            let down: Vec<f64> = lower.iter().zip(&trace.y).map(|(l, y)| y - l).collect();
+            vec![axes(json!({
+                "type": "scatter", "mode": "markers", "name": trace.name,
+                "x": trace.x, "y": finite(&trace.y),
+                "marker": { "color": trace.colour, "size": size },
+                "error_y": { "type": "data", "symmetric": false, "array": finite(&up),
+                             "arrayminus": finite(&down), "color": trace.colour, "thickness": 1.2 },
+                "showlegend": trace.legend, "legendgroup": trace.name,
+            }))]
+        }
         Style::Band { lower } => vec![
             axes(json!({
                 "type": "scatter", "mode": "lines", "name": format!("{} lower", trace.name),
@@ -256,12 +315,51 @@ fn trace_json(trace: &Trace, figure: &Figure) -> Vec<Value> {
     }
 }
 
+/// An explicit y range when every finite value on a panel is the same (a constant LR):
+/// plotly would otherwise draw it on its default -1..4 style axis, far from the value.
+/// Centred on the value, +-10% (a decade on a log axis).
+fn flat_range(figure: &Figure, lower: bool) -> Option<Value> {
+    let log = if lower {
+        figure.lower_log_y
+    } else {
+        figure.log_y
+    };
+    let mut values = figure
+        .traces
+        .iter()
+        .filter(|t| t.lower == lower)
+        .flat_map(|t| t.y.iter().copied())
+        .filter(|v| v.is_finite() && (!log || *v > 0.0));
+    let first = values.next()?;
+    if values.any(|v| v != first) {
+        return None;
+    }
+    Some(if log {
+        json!([first.log10() - 1.0, first.log10() + 1.0])
+    } else if first == 0.0 {
+        json!([-1.0, 1.0])
+    } else {
+        json!([first - 0.1 * first.abs(), first + 0.1 * first.abs()])
+    })
+}
+
 /// Plotly wants `null` for gaps; JSON has no NaN.
 fn finite(v: &[f64]) -> Vec<Option<f64>> {
     v.iter().map(|&x| x.is_finite().then_some(x)).collect()
 }
 
-fn draw(div: &web_sys::HtmlElement, figure: &Figure) {
+/// Milliseconds of the last redraw's stages, kept in `window.curvecastRedraw` for the
+/// benchmark (`tests/examples/plot_million.rs`): figure, traces (LTTB + JSON), parse, plotly.
+fn record_timing(marks: &[f64]) {
+    let stages = js_sys::Array::new();
+    for pair in marks.windows(2) {
+        stages.push(&JsValue::from_f64(pair[1] - pair[0]));
+    }
+    let _ = js_sys::Reflect::set(&js_sys::global(), &"curvecastRedraw".into(), &stages);
+}
+
+fn draw(div: &web_sys::HtmlElement, figure: &Figure, start: f64) {
+    let mut marks = vec![start, js_sys::Date::now()];
     let mut data: Vec<Value> = Vec::new();
     if let Some(c) = &figure.contour {
         data.push(json!({
@@ -294,20 +392,26 @@ fn draw(div: &web_sys::HtmlElement, figure: &Figure) {
         "legend": { "orientation": "h", "y": -0.18 },
         "dragmode": "zoom",
     });
+    if let Some(range) = flat_range(figure, false) {
+        layout["yaxis"]["range"] = range;
+    }
     if let Some(title) = &figure.lower_title {
         layout["yaxis"]["domain"] = json!([0.34, 1.0]);
         layout["yaxis2"] = axis(title, figure.lower_log_y);
         layout["yaxis2"]["domain"] = json!([0.0, 0.24]);
         layout["xaxis"]["anchor"] = "y2".into();
+        if let Some(range) = flat_range(figure, true) {
+            layout["yaxis2"]["range"] = range;
+        }
     }
     let config = json!({ "responsive": true, "displaylogo": false });
     let parse = |v: &Value| js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL);
-    if let Err(e) = plotly_react(
-        div,
-        &parse(&Value::Array(data)),
-        &parse(&layout),
-        &parse(&config),
-    ) {
+    marks.push(js_sys::Date::now());
+    let data = parse(&Value::Array(data));
+    marks.push(js_sys::Date::now());
+    if let Err(e) = plotly_react(div, &data, &parse(&layout), &parse(&config)) {
         web_sys::console::error_2(&"plotly failed to draw".into(), &e);
     }
+    marks.push(js_sys::Date::now());
+    record_timing(&marks);
 }

@@ -12,7 +12,7 @@ use shared::display::{Table, debiased_ema, interpolate};
 
 use crate::api;
 use crate::app::Selection;
-use crate::components::chart::{Chart, Figure, Style, Trace, colour};
+use crate::components::chart::{Chart, Figure, Style, TableSource, Trace, colour};
 
 /// The quantity on the x axis.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -61,6 +61,44 @@ fn x_of(run: &RunDetail, steps: &[f64], axis: XAxis) -> Option<Vec<f64>> {
     }
 }
 
+/// The long-format table of the shown runs: x, raw and smoothed loss at full resolution.
+fn export_table(
+    details: RwSignal<HashMap<i64, RunDetail>>,
+    selected: Vec<i64>,
+    hidden: Vec<i64>,
+    weight: f64,
+    axis: XAxis,
+) -> Table {
+    let mut rows = Vec::new();
+    details.with_untracked(|d| {
+        for id in selected.iter().filter(|id| !hidden.contains(id)) {
+            let Some(run) = d.get(id) else { continue };
+            let Some(loss) = run.points.get("loss") else {
+                continue;
+            };
+            let Some(x) = x_of(run, &loss.steps, axis) else {
+                continue;
+            };
+            let smooth = debiased_ema(&loss.values, weight);
+            for i in 0..x.len() {
+                rows.push((
+                    run.summary.name.clone(),
+                    vec![x[i], loss.values[i], smooth[i]],
+                ));
+            }
+        }
+    });
+    Table {
+        columns: vec![
+            "run".into(),
+            axis.name().into(),
+            "loss".into(),
+            "smoothed".into(),
+        ],
+        rows,
+    }
+}
+
 #[component]
 pub fn CurvesPage() -> impl IntoView {
     let Selection(selected) = expect_context::<Selection>();
@@ -72,6 +110,24 @@ pub fn CurvesPage() -> impl IntoView {
     let log_x = RwSignal::new(false);
     let log_y = RwSignal::new(false);
     let smoothing = RwSignal::new(0.6f64);
+    // The slider's value shows at once; the redraw (hundreds of ms at 1,000,000 points)
+    // follows after a paint, with "redrawing..." meanwhile; fast slides coalesce.
+    let slider = RwSignal::new(0.6f64);
+    let redrawing = RwSignal::new(false);
+    let on_slide = move |v: f64| {
+        slider.set(v);
+        redrawing.set(true);
+        set_timeout(
+            move || {
+                let v = slider.get_untracked();
+                if smoothing.get_untracked() != v {
+                    smoothing.set(v);
+                }
+                redrawing.set(false);
+            },
+            std::time::Duration::from_millis(20),
+        );
+    };
     let x_axis = RwSignal::new(XAxis::Step);
     let lr_panel = RwSignal::new(true);
 
@@ -114,7 +170,6 @@ pub fn CurvesPage() -> impl IntoView {
         let hide = hidden.get();
         let mut traces = Vec::new();
         let mut lr_traces = Vec::new();
-        let mut rows = Vec::new();
         let mut skipped = Vec::new();
         details.with(|d| {
             for id in selected.get() {
@@ -140,10 +195,7 @@ pub fn CurvesPage() -> impl IntoView {
                             .hidden_in_legend(),
                     );
                 }
-                traces.push(Trace::line(name.clone(), x.clone(), smooth.clone(), c.clone()));
-                for i in 0..x.len() {
-                    rows.push((name.clone(), vec![x[i], loss.values[i], smooth[i]]));
-                }
+                traces.push(Trace::line(name.clone(), x, smooth, c.clone()));
                 if let Some(lr) = run.points.get("lr")
                     && let Some(lr_x) = x_of(run, &lr.steps, axis)
                 {
@@ -172,15 +224,16 @@ pub fn CurvesPage() -> impl IntoView {
             contour: None,
             // Zoom survives smoothing and show/hide; it resets when an axis changes.
             revision: format!("{}-{lx}-{ly}-{with_lr}", axis.name()),
-            table: Table {
-                columns: vec![
-                    "run".into(),
-                    axis.name().into(),
-                    "loss".into(),
-                    "smoothed".into(),
-                ],
-                rows,
-            },
+            // Built on export only, from what is shown then.
+            table: TableSource::lazy(move || {
+                export_table(
+                    details,
+                    selected.get_untracked(),
+                    hidden.get_untracked(),
+                    smoothing.get_untracked(),
+                    x_axis.get_untracked(),
+                )
+            }),
         }
     });
 
@@ -233,10 +286,13 @@ pub fn CurvesPage() -> impl IntoView {
                     <label><input type="checkbox" id="log-y" prop:checked=log_y on:change=move |_| log_y.update(|v| *v = !*v)/>" log y"</label>
                     <label><input type="checkbox" id="lr-panel" prop:checked=lr_panel on:change=move |_| lr_panel.update(|v| *v = !*v)/>" LR panel"</label>
                     <label class="slider">"smoothing "
-                        <input type="range" id="smoothing" min="0" max="0.99" step="0.01" prop:value=move || smoothing.get().to_string()
-                            on:input=move |ev| smoothing.set(event_target_value(&ev).parse().unwrap_or(0.0))/>
-                        <output>{move || format!("{:.2}", smoothing.get())}</output>
+                        <input type="range" id="smoothing" min="0" max="0.99" step="0.01" prop:value=move || slider.get().to_string()
+                            on:input=move |ev| on_slide(event_target_value(&ev).parse().unwrap_or(0.0))/>
+                        <output>{move || format!("{:.2}", slider.get())}</output>
                     </label>
+                    <Show when=move || redrawing.get()>
+                        <span class="progress" role="status" id="redrawing"><span class="spinner"></span>"redrawing..."</span>
+                    </Show>
                 </div>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>

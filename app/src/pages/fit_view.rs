@@ -181,7 +181,8 @@ fn curves_figure(fit: &FitDetail, runs: &[RunDetail]) -> Result<Figure, String> 
             .map(String::from)
             .to_vec(),
             rows,
-        },
+        }
+        .into(),
         ..Default::default()
     })
 }
@@ -194,6 +195,7 @@ pub fn FitPage() -> impl IntoView {
     let runs = RwSignal::new(Vec::<RunDetail>::new());
     let error = RwSignal::new(None::<String>);
     let polls = RwSignal::new(0u32);
+    let cancel_error = RwSignal::new(None::<String>);
     let alive = Arc::new(AtomicBool::new(true));
     let alive2 = alive.clone();
     on_cleanup(move || alive2.store(false, Ordering::Relaxed));
@@ -293,6 +295,20 @@ pub fn FitPage() -> impl IntoView {
                             <span class="spinner"></span>
                             {move || format!("fitting... {:.1} s", polls.get() as f64 * 0.4)}
                         </span>
+                        <button id="cancel-fit" on:click=move |_| {
+                            let Some(id) = id() else { return };
+                            cancel_error.set(None);
+                            spawn_local(async move {
+                                match api::cancel_fit(id).await {
+                                    // The polling loop stops on the new status.
+                                    Ok(summary) => fit.update(|f| if let Some(f) = f { f.summary.status = summary.status }),
+                                    Err(e) => cancel_error.set(Some(format!("cannot cancel: {e}"))),
+                                }
+                            });
+                        }>"Cancel"</button>
+                    </Show>
+                    <Show when=move || cancel_error.get().is_some()>
+                        <span class="error" role="alert" id="cancel-error">{move || cancel_error.get().unwrap_or_default()}</span>
                     </Show>
                     <span class="meta">"This page's address is the fit's link: share it to show this fit."</span>
                 </div>

@@ -1,7 +1,8 @@
 //! The Forecast page: design learning-rate schedules and see a fitted schedule law's
 //! predicted loss curve update as fields change, computed in the browser by the
 //! `shared` law code (no server round trip); several candidates overlaid with the
-//! observed runs, their final losses and the best one.
+//! observed runs, their final losses and the best one. The fit and the candidates are
+//! kept in the address (`?fit=ID&c=CANDIDATE;CANDIDATE`), so a forecast is shareable.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -40,6 +41,51 @@ impl Candidate {
             s.push_str(&format!(",decay={},shape={}", self.decay, self.shape));
         }
         s
+    }
+}
+
+impl Candidate {
+    /// Every field as typed, for the address: `family:peak=..,final=..,warmup=..,...`.
+    fn url_text(&self) -> String {
+        format!(
+            "{}:peak={},final={},warmup={},total={},decay={},shape={}",
+            self.family, self.peak, self.final_lr, self.warmup, self.total, self.decay, self.shape
+        )
+    }
+
+    /// The inverse of [`Candidate::url_text`]; missing fields keep the defaults.
+    fn from_url_text(text: &str) -> Option<Self> {
+        let (family, rest) = text.split_once(':')?;
+        let mut c = default_candidates().remove(0);
+        c.family = family.to_string();
+        for pair in rest.split(',') {
+            let (key, value) = pair.split_once('=')?;
+            let value = value.to_string();
+            match key {
+                "peak" => c.peak = value,
+                "final" => c.final_lr = value,
+                "warmup" => c.warmup = value,
+                "total" => c.total = value,
+                "decay" => c.decay = value,
+                "shape" => c.shape = value,
+                _ => return None,
+            }
+        }
+        Some(c)
+    }
+}
+
+/// Replaces the address (no navigation, no history entry) with the fit and candidates.
+fn keep_in_address(fit: Option<i64>, candidates: &[Candidate]) {
+    let list: Vec<String> = candidates.iter().map(Candidate::url_text).collect();
+    let mut url = String::from("/forecast?");
+    if let Some(id) = fit {
+        url.push_str(&format!("fit={id}&"));
+    }
+    url.push_str("c=");
+    url.push_str(&String::from(js_sys::encode_uri_component(&list.join(";"))));
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
 }
 
@@ -117,7 +163,17 @@ pub fn ForecastPage() -> impl IntoView {
     let fit = RwSignal::new(None::<FitDetail>);
     let observed = RwSignal::new(Vec::<RunDetail>::new());
     let error = RwSignal::new(None::<String>);
-    let candidates = RwSignal::new(default_candidates());
+    let from_address: Vec<Candidate> = query
+        .read_untracked()
+        .get("c")
+        .map(|c| c.split(';').filter_map(Candidate::from_url_text).collect())
+        .unwrap_or_default();
+    let candidates = RwSignal::new(if from_address.is_empty() {
+        default_candidates()
+    } else {
+        from_address
+    });
+    Effect::new(move |_| candidates.with(|c| keep_in_address(fit_id.get(), c)));
 
     spawn_local(async move {
         match api::list_fits().await {
@@ -239,7 +295,8 @@ pub fn ForecastPage() -> impl IntoView {
                     .map(String::from)
                     .to_vec(),
                 rows,
-            },
+            }
+            .into(),
             ..Default::default()
         }
     });

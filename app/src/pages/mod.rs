@@ -1,5 +1,6 @@
 //! Pages of the app, one per route.
 
+pub mod batch;
 pub mod curves;
 pub mod fit_new;
 pub mod fit_view;

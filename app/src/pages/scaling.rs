@@ -1,6 +1,8 @@
 //! The Scaling page (Chinchilla): loss over the (N, D) plane on log axes with iso-loss
 //! contours and the runs, the compute-optimal frontier `N_opt(C)`, `D_opt(C)` with its
 //! bootstrap band, and a budget box: type C, read N, D, tokens per parameter and loss.
+//! Beside them, loss vs N and loss vs D (log axes): the runs, binned by the other
+//! variable, with the fitted law's line at each bin's fixed D (or N).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -10,7 +12,7 @@ use shared::display::{Table, quantile};
 use shared::laws::chinchilla::Chinchilla;
 
 use crate::api;
-use crate::components::chart::{Chart, Contour, Figure, Style, Trace};
+use crate::components::chart::{Chart, Contour, Figure, Style, Trace, colour};
 
 /// The law of a Chinchilla fit's parameter vector (by name, in log form).
 fn law_of(fit: &FitDetail, values: &[f64]) -> Option<Chinchilla> {
@@ -39,6 +41,84 @@ fn sci(v: f64) -> String {
     format!("{v:.3e}")
 }
 
+/// Bins of the other variable for the loss-vs-N (or D) chart.
+const BINS: usize = 4;
+
+/// Loss vs N (`by_n`) or vs D: the runs binned by the other variable (equal widths in
+/// log), each bin with the law's line at the bin's geometric centre.
+fn loss_figure(law: &Chinchilla, pts: &[(f64, f64, f64)], by_n: bool) -> Figure {
+    if pts.is_empty() {
+        return Figure::default();
+    }
+    let x = |p: &(f64, f64, f64)| if by_n { p.0 } else { p.1 };
+    let other = |p: &(f64, f64, f64)| if by_n { p.1 } else { p.0 };
+    let range = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+        pts.iter()
+            .fold((f64::MAX, 0f64), |a, p| (a.0.min(f(p)), a.1.max(f(p))))
+    };
+    let (xlo, xhi) = range(&x);
+    let (olo, ohi) = range(&other);
+    let width = ((ohi / olo).ln() / BINS as f64).max(1e-12);
+    let bin = |v: f64| (((v / olo).ln() / width) as usize).min(BINS - 1);
+    let grid = logspace(xlo / 1.5, xhi * 1.5, 50);
+    let (x_name, o_name) = if by_n { ("N", "D") } else { ("D", "N") };
+    let mut traces = Vec::new();
+    let mut rows = Vec::new();
+    for k in 0..BINS {
+        let members: Vec<&(f64, f64, f64)> = pts.iter().filter(|p| bin(other(p)) == k).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let fixed = olo * (width * (k as f64 + 0.5)).exp();
+        let c = colour(k as i64);
+        let label = format!("{o_name} = {}", sci(fixed));
+        traces.push(
+            Trace::line(
+                format!("runs, {label}"),
+                members.iter().map(|p| x(p)).collect(),
+                members.iter().map(|p| p.2).collect(),
+                c.clone(),
+            )
+            .with_style(Style::Markers { size: 6.0 }),
+        );
+        rows.extend(
+            members
+                .iter()
+                .map(|p| (format!("run"), vec![x(p), other(p), p.2])),
+        );
+        let line: Vec<f64> = grid
+            .iter()
+            .map(|&v| {
+                if by_n {
+                    law.loss(v, fixed)
+                } else {
+                    law.loss(fixed, v)
+                }
+            })
+            .collect();
+        rows.extend(
+            grid.iter()
+                .zip(&line)
+                .map(|(&v, &l)| (format!("law at {label}"), vec![v, fixed, l])),
+        );
+        traces.push(Trace::line(format!("law, {label}"), grid.clone(), line, c));
+    }
+    Figure {
+        traces,
+        x_title: if by_n { "parameters N" } else { "tokens D" }.into(),
+        y_title: "loss".into(),
+        log_x: true,
+        log_y: true,
+        revision: format!("loss-vs-{x_name}"),
+        table: Table {
+            columns: vec!["kind".into(), x_name.into(), o_name.into(), "loss".into()],
+            rows,
+        }
+        .into(),
+        ..Default::default()
+    }
+}
+
 #[component]
 pub fn ScalingPage() -> impl IntoView {
     let query = use_query_map();
@@ -53,6 +133,8 @@ pub fn ScalingPage() -> impl IntoView {
     let runs = RwSignal::new(Vec::<RunSummary>::new());
     let error = RwSignal::new(None::<String>);
     let budget = RwSignal::new("5.76e23".to_string());
+    // (N, D, final loss) of the fit's runs, fetched once the fit is known.
+    let losses = RwSignal::new(Vec::<(f64, f64, f64)>::new());
 
     spawn_local(async move {
         match api::list_fits().await {
@@ -81,7 +163,34 @@ pub fn ScalingPage() -> impl IntoView {
                     "fit {id} is a {} fit, not a Chinchilla fit",
                     detail.request.law
                 ))),
-                Ok(detail) => fit.set(Some(detail)),
+                Ok(detail) => {
+                    let ids: Vec<i64> = detail
+                        .request
+                        .runs
+                        .iter()
+                        .chain(&detail.request.holdout)
+                        .copied()
+                        .collect();
+                    fit.set(Some(detail));
+                    losses.set(Vec::new());
+                    let mut got = Vec::new();
+                    for rid in ids {
+                        match api::get_run(rid).await {
+                            Ok(r) => {
+                                let a = &r.summary.attrs;
+                                if let (Some(&n), Some(&d), Some(l)) = (
+                                    a.get("n_params"),
+                                    a.get("tokens"),
+                                    r.points.get("loss").and_then(|l| l.values.last()),
+                                ) {
+                                    got.push((n, d, *l));
+                                }
+                            }
+                            Err(e) => error.set(Some(format!("run {rid}: {e}"))),
+                        }
+                    }
+                    losses.set(got);
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -89,6 +198,14 @@ pub fn ScalingPage() -> impl IntoView {
 
     let law =
         Memo::new(move |_| fit.with(|f| f.as_ref().and_then(|f| law_of(f, f.params.as_ref()?))));
+    let loss_vs = move |by_n: bool| {
+        Signal::derive(move || {
+            let Some(law) = law.get() else {
+                return Figure::default();
+            };
+            losses.with(|pts| loss_figure(&law, pts, by_n))
+        })
+    };
     // (N, D) of the fit's runs, from their attributes.
     let points = Memo::new(move |_| {
         let Some(f) = fit.get() else {
@@ -174,7 +291,8 @@ pub fn ScalingPage() -> impl IntoView {
                     .map(String::from)
                     .to_vec(),
                 rows,
-            },
+            }
+            .into(),
             ..Default::default()
         }
     });
@@ -270,7 +388,8 @@ pub fn ScalingPage() -> impl IntoView {
                 .map(String::from)
                 .to_vec(),
                 rows,
-            },
+            }
+            .into(),
             ..Default::default()
         }
     });
@@ -322,6 +441,16 @@ pub fn ScalingPage() -> impl IntoView {
                         }.into_any(),
                         Err(e) => view! { <p class="error" role="alert" id="plan-error">{e}</p> }.into_any(),
                     }}
+                </div>
+            </section>
+            <section class="panel two-charts">
+                <div>
+                    <h3>"Loss vs parameters N (lines: the fitted law at fixed D)"</h3>
+                    <Chart figure=loss_vs(true) id="scaling-loss-n"/>
+                </div>
+                <div>
+                    <h3>"Loss vs tokens D (lines: the fitted law at fixed N)"</h3>
+                    <Chart figure=loss_vs(false) id="scaling-loss-d"/>
                 </div>
             </section>
             <section class="panel two-charts">

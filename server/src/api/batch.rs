@@ -1,6 +1,8 @@
 //! `/api/batch/analyze` (critical batch), `/api/batch/su-fit` and `/api/batch/predict`
 //! (Su et al.'s law), `/api/hyper/fit` (optimal LR and batch laws): over stored runs,
 //! inline runs or tables; JSON, or CSV with `?format=csv` (analyze, predict, hyper).
+//! `/api/batch/table` and `/api/hyper/table` read an uploaded file (the request body) into
+//! the rows those requests take, so the web app sends tables the way the CLI reads them.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -10,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::api::ErrorResponse;
 use shared::api::batch::{
-    AnalyzeRequest, AnalyzeResponse, HyperRequest, HyperResponse, SuFitRequest, SuFitResponse,
-    SuPredictRequest, SuPredictResponse,
+    AnalyzeRequest, AnalyzeResponse, HyperRequest, HyperResponse, HyperRow, StepsRow, SuFitRequest,
+    SuFitResponse, SuPredictRequest, SuPredictResponse,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +28,76 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(su_fit))
         .routes(routes!(predict))
         .routes(routes!(hyper))
+        .routes(routes!(steps_table))
+        .routes(routes!(hyper_table))
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    /// The file's name, for error messages.
+    name: Option<String>,
+}
+
+fn read_table(query: &FileQuery, bytes: &[u8]) -> Result<crate::ingest::table::Table, ApiError> {
+    let name = query.name.as_deref().unwrap_or("upload");
+    Ok(crate::ingest::table::read_table(
+        name,
+        bytes,
+        &crate::ingest::Limits::default(),
+    )?)
+}
+
+#[utoipa::path(
+    post,
+    path = "/batch/table",
+    operation_id = "batch_table",
+    tag = "batch",
+    params(("name" = Option<String>, Query, description = "The file's name, for error messages")),
+    request_body(content = Vec<u8>, description = "A steps-to-target table (CSV, TSV, JSON or Parquet), as a file", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "The table's rows, as `/batch/analyze` takes them", body = Vec<StepsRow>),
+        (status = 422, description = "Unreadable table or no steps-to-target column", body = ErrorResponse),
+    )
+)]
+/// A reduced sweep (steps to a target per model and batch) -> `StepsRow`s.
+async fn steps_table(
+    Query(query): Query<FileQuery>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let table = read_table(&query, &bytes)?;
+    let columns = batch::table::Columns::default();
+    if !batch::table::is_steps_table(&table, &columns) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_column",
+            format!(
+                "{}: no steps-to-target column (steps_to_goal, steps_to_target or steps_to_loss); the columns are {:?}",
+                table.file, table.columns
+            ),
+        ));
+    }
+    Ok(Json(batch::table::rows(&table, &columns)?).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/hyper/table",
+    operation_id = "hyper_table",
+    tag = "batch",
+    params(("name" = Option<String>, Query, description = "The file's name, for error messages")),
+    request_body(content = Vec<u8>, description = "A learning-rate x batch sweep table, as a file", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "The table's rows, as `/hyper/fit` takes them", body = Vec<HyperRow>),
+        (status = 422, description = "Unreadable table or missing columns", body = ErrorResponse),
+    )
+)]
+/// A learning-rate x batch sweep (lr, batch, loss, N and D or C per run) -> `HyperRow`s.
+async fn hyper_table(
+    Query(query): Query<FileQuery>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let table = read_table(&query, &bytes)?;
+    Ok(Json(batch::table::hyper_rows(&table, None)?).into_response())
 }
 
 #[derive(Deserialize)]

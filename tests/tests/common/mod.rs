@@ -71,6 +71,21 @@ impl Drop for Browser {
 }
 
 pub async fn start_browser() -> Browser {
+    start_browser_with(&[]).await
+}
+
+/// A session with extra Chromium flags (a `--window-size=` replaces the default 1280x800).
+pub async fn start_browser_with(extra: &[&str]) -> Browser {
+    start_browser_opts(extra, None).await
+}
+
+/// A session whose page is `width` CSS px wide (chromedriver's device emulation; a
+/// Chromium window cannot be narrower than 500 px).
+pub async fn start_browser_narrow(width: u32) -> Browser {
+    start_browser_opts(&[], Some(width)).await
+}
+
+async fn start_browser_opts(extra: &[&str], width: Option<u32>) -> Browser {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -95,8 +110,13 @@ pub async fn start_browser() -> Browser {
         "--disable-sync",
         "--disable-quic",
         "--no-first-run",
-        "--window-size=1280,800",
     ] {
+        caps.add_arg(arg).unwrap();
+    }
+    if !extra.iter().any(|a| a.starts_with("--window-size=")) {
+        caps.add_arg("--window-size=1280,800").unwrap();
+    }
+    for arg in extra {
         caps.add_arg(arg).unwrap();
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
@@ -111,6 +131,13 @@ pub async fn start_browser() -> Browser {
         }),
     )
     .unwrap();
+    if let Some(width) = width {
+        caps.add_experimental_option(
+            "mobileEmulation",
+            serde_json::json!({ "deviceMetrics": { "width": width, "height": 800, "pixelRatio": 1.0, "mobile": false } }),
+        )
+        .unwrap();
+    }
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let driver = loop {
