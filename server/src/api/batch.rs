@@ -18,6 +18,7 @@ use shared::api::batch::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::{blocking, body};
 use super::{ApiError, AppState};
 use crate::batch;
 use crate::fit::FitError;
@@ -105,11 +106,6 @@ struct FormatQuery {
     format: Option<String>,
 }
 
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))
-}
-
 fn invalid(e: FitError) -> ApiError {
     match e {
         FitError::Input(m) => {
@@ -131,14 +127,11 @@ fn wants_csv(query: &FormatQuery) -> Result<bool, ApiError> {
     }
 }
 
-/// Runs a CPU-bound computation off the async threads.
-async fn blocking<T: Send + 'static>(
+/// Runs a batch computation off the async threads.
+async fn compute<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, FitError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-        .map_err(invalid)
+    blocking(f).await?.map_err(invalid)
 }
 
 /// Stored runs by id -> sweep runs (each needs a batch size).
@@ -182,7 +175,7 @@ async fn su_fit(
     let mut request = body(request)?;
     let stored = stored_runs(&state, std::mem::take(&mut request.run_ids)).await?;
     request.runs.extend(stored);
-    let fitted = blocking(move || batch::su::fit_su(&request.runs, &request.options)).await?;
+    let fitted = compute(move || batch::su::fit_su(&request.runs, &request.options)).await?;
     Ok(Json(fitted).into_response())
 }
 
@@ -252,7 +245,7 @@ async fn hyper(
         request.rows.push(row.map_err(invalid)?);
     }
     let mut answer =
-        blocking(move || batch::hyper::fit_hyper(&request.rows, &request.options)).await?;
+        compute(move || batch::hyper::fit_hyper(&request.rows, &request.options)).await?;
     if from_runs {
         answer.method.insert(0, batch::input::hyper_row_method(k));
     }
@@ -291,7 +284,7 @@ async fn analyze(
     let stored = stored_runs(&state, std::mem::take(&mut request.run_ids)).await?;
     request.runs.extend(stored);
     let analysis =
-        blocking(move || batch::analyze(&request.runs, &request.table, &request.options)).await?;
+        compute(move || batch::analyze(&request.runs, &request.table, &request.options)).await?;
     if csv {
         Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],

@@ -1,6 +1,7 @@
 //! [`ApiError`]: every error answer of the API, with its status and JSON body.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -89,4 +90,23 @@ impl From<StoreError> for ApiError {
             "the store could not complete the request",
         )
     }
+}
+
+/// A JSON body, or a 400 that says what is wrong with it.
+pub fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))
+}
+
+/// Runs CPU work off the async threads; a panic becomes a 500.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "compute_failed",
+            e.to_string(),
+        )
+    })
 }

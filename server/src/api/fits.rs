@@ -19,6 +19,7 @@ use shared::schedule::Schedule;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::{blocking, body};
 use super::{ApiError, AppState};
 use crate::export::{self, Format};
 use crate::fit::laws::LawName;
@@ -34,12 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(predict))
         .routes(routes!(plan))
         .routes(routes!(best_schedule))
-}
-
-/// A JSON body, or a 400 that says what is wrong with it.
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))
 }
 
 fn invalid(e: crate::fit::FitError) -> ApiError {
@@ -310,15 +305,8 @@ async fn predict(
             "more than 1,000,000 predicted points: raise `every`",
         ));
     }
-    let points = tokio::task::spawn_blocking(move || predict_curve(&saved, &lrs, &steps))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "predict_failed",
-                e.to_string(),
-            )
-        })?
+    let points = blocking(move || predict_curve(&saved, &lrs, &steps))
+        .await?
         .map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -390,19 +378,6 @@ async fn saved(state: &AppState, id: i64) -> Result<Arc<SavedFit>, ApiError> {
 
 fn unsupported(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported", message)
-}
-
-/// Runs CPU work off the async threads; a panic becomes a 500.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "compute_failed",
-            e.to_string(),
-        )
-    })
 }
 
 #[utoipa::path(

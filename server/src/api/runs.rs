@@ -91,8 +91,7 @@ async fn patch(
     Path(id): Path<i64>,
     body: Result<Json<RunPatch>, JsonRejection>,
 ) -> Result<Json<RunSummary>, ApiError> {
-    let Json(patch) =
-        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))?;
+    let patch = super::error::body(body)?;
     let unprocessable =
         |code, message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
     if let Some(name) = &patch.name
