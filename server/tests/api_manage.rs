@@ -89,6 +89,23 @@ async fn create_fit(app: &TestApp, request: Value) -> i64 {
     serde_json::from_value::<FitSummary>(body).unwrap().id
 }
 
+/// Uploads curves of `multipowerlaw/csv_25` and starts a momentum fit of them with a
+/// bootstrap; the fit's id.
+async fn momentum_fit(app: &TestApp, curves: &[&str], bootstrap: usize) -> i64 {
+    let paths: Vec<String> = curves
+        .iter()
+        .map(|c| format!("multipowerlaw/csv_25/{c}"))
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = paths.iter().map(|p| data(p)).collect();
+    let ids: Vec<i64> = upload_files(app, &files)
+        .await
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let request = json!({"law": "momentum", "runs": ids, "options": {"bootstrap": bootstrap}});
+    create_fit(app, request).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn runs_upload_as_points_filter_patch_and_delete() {
     common::both_transports(runs_upload_as_points_filter_patch_and_delete_case).await;
@@ -432,19 +449,10 @@ async fn best_schedule_ranks_as_the_held_out_runs_do() {
 
 async fn best_schedule_ranks_as_the_held_out_runs_do_case() {
     let app = test_app(Config::default());
-    let runs = upload_files(
+    let fit = momentum_fit(
         &app,
-        &[
-            data("multipowerlaw/csv_25/cosine_24000.csv"),
-            data("multipowerlaw/csv_25/constant_24000.csv"),
-            data("multipowerlaw/csv_25/wsdcon_9.csv"),
-        ],
-    )
-    .await;
-    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
-    let fit = create_fit(
-        &app,
-        json!({"law": "momentum", "runs": ids, "options": {"bootstrap": 20}}),
+        &["cosine_24000.csv", "constant_24000.csv", "wsdcon_9.csv"],
+        20,
     )
     .await;
     let detail = wait_done(&app, fit).await;
@@ -603,20 +611,7 @@ async fn fit_events_stream_follows_the_job_to_its_end() {
 
 async fn fit_events_stream_follows_the_job_to_its_end_case() {
     let app = test_app(Config::default());
-    let runs = upload_files(
-        &app,
-        &[
-            data("multipowerlaw/csv_25/cosine_24000.csv"),
-            data("multipowerlaw/csv_25/constant_24000.csv"),
-        ],
-    )
-    .await;
-    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
-    let fit = create_fit(
-        &app,
-        json!({"law": "momentum", "runs": ids, "options": {"bootstrap": 1000}}),
-    )
-    .await;
+    let fit = momentum_fit(&app, &["cosine_24000.csv", "constant_24000.csv"], 1000).await;
     let response = app
         .router
         .clone()
