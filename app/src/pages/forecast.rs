@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
-use shared::api::{FitDetail, FitStatus, FitSummary, RunDetail};
+use shared::api::{FitDetail, RunDetail};
 use shared::display::Table;
 use shared::forecast::{CurveSettings, predict, schedule_law};
 use shared::schedule::Schedule;
@@ -153,16 +153,10 @@ fn default_candidates() -> Vec<Candidate> {
 #[component]
 pub fn ForecastPage() -> impl IntoView {
     let query = use_query_map();
-    let fits = RwSignal::new(Vec::<FitSummary>::new());
-    let fit_id = RwSignal::new(
-        query
-            .read_untracked()
-            .get("fit")
-            .and_then(|s| s.parse::<i64>().ok()),
-    );
+    let error = RwSignal::new(None::<String>);
+    let (fits, fit_id) = super::choose_fit(&["momentum", "multipower"], error);
     let fit = RwSignal::new(None::<FitDetail>);
     let observed = RwSignal::new(Vec::<RunDetail>::new());
-    let error = RwSignal::new(None::<String>);
     let from_address: Vec<Candidate> = query
         .read_untracked()
         .get("c")
@@ -175,24 +169,6 @@ pub fn ForecastPage() -> impl IntoView {
     });
     Effect::new(move |_| candidates.with(|c| keep_in_address(fit_id.get(), c)));
 
-    spawn_local(async move {
-        match api::list_fits().await {
-            Ok(list) => {
-                let usable: Vec<FitSummary> = list
-                    .into_iter()
-                    .filter(|f| {
-                        f.status == FitStatus::Done
-                            && matches!(f.law.as_str(), "momentum" | "multipower")
-                    })
-                    .collect();
-                if fit_id.get_untracked().is_none() {
-                    fit_id.set(usable.last().map(|f| f.id));
-                }
-                fits.set(usable);
-            }
-            Err(e) => error.set(Some(e)),
-        }
-    });
     Effect::new(move |_| {
         let Some(id) = fit_id.get() else { return };
         spawn_local(async move {

@@ -6,8 +6,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
-use shared::api::{FitDetail, FitStatus, FitSummary, RunSummary};
+use shared::api::{FitDetail, RunSummary};
 use shared::display::{Table, quantile};
 use shared::laws::chinchilla::Chinchilla;
 
@@ -121,35 +120,15 @@ fn loss_figure(law: &Chinchilla, pts: &[(f64, f64, f64)], by_n: bool) -> Figure 
 
 #[component]
 pub fn ScalingPage() -> impl IntoView {
-    let query = use_query_map();
-    let fits = RwSignal::new(Vec::<FitSummary>::new());
-    let fit_id = RwSignal::new(
-        query
-            .read_untracked()
-            .get("fit")
-            .and_then(|s| s.parse::<i64>().ok()),
-    );
+    let error = RwSignal::new(None::<String>);
+    let (fits, fit_id) = super::choose_fit(&["chinchilla"], error);
     let fit = RwSignal::new(None::<FitDetail>);
     let runs = RwSignal::new(Vec::<RunSummary>::new());
-    let error = RwSignal::new(None::<String>);
     let budget = RwSignal::new("5.76e23".to_string());
     // (N, D, final loss) of the fit's runs, fetched once the fit is known.
     let losses = RwSignal::new(Vec::<(f64, f64, f64)>::new());
 
     spawn_local(async move {
-        match api::list_fits().await {
-            Ok(list) => {
-                let usable: Vec<FitSummary> = list
-                    .into_iter()
-                    .filter(|f| f.status == FitStatus::Done && f.law == "chinchilla")
-                    .collect();
-                if fit_id.get_untracked().is_none() {
-                    fit_id.set(usable.last().map(|f| f.id));
-                }
-                fits.set(usable);
-            }
-            Err(e) => error.set(Some(e)),
-        }
         match api::list_runs().await {
             Ok(list) => runs.set(list),
             Err(e) => error.set(Some(e)),
