@@ -17,7 +17,8 @@ pub fn debiased_ema(values: &[f64], weight: f64) -> Vec<f64> {
         return values.to_vec();
     }
     let mut last = 0.0;
-    let mut count = 0i32;
+    // w^k, kept by multiplying (a `powi` per point is most of the cost in wasm).
+    let mut power = 1.0;
     values
         .iter()
         .map(|&v| {
@@ -25,8 +26,8 @@ pub fn debiased_ema(values: &[f64], weight: f64) -> Vec<f64> {
                 return v;
             }
             last = last * w + (1.0 - w) * v;
-            count += 1;
-            last / (1.0 - w.powi(count))
+            power *= w;
+            last / (1.0 - power)
         })
         .collect()
 }
@@ -38,67 +39,114 @@ pub fn debiased_ema(values: &[f64], weight: f64) -> Vec<f64> {
 /// points are always kept; indices are increasing. Buckets have equal widths on the
 /// displayed x axis (empty ones are skipped, so fewer points may come back).
 pub fn lttb(x: &[f64], y: &[f64], threshold: usize, log_x: bool, log_y: bool) -> Vec<usize> {
-    let tx = |v: f64| if log_x { v.log10() } else { v };
-    let ty = |v: f64| if log_y { v.log10() } else { v };
-    let pts: Vec<(usize, f64, f64)> = x
-        .iter()
-        .zip(y)
-        .enumerate()
-        .map(|(i, (&a, &b))| (i, tx(a), ty(b)))
-        .filter(|&(_, a, b)| a.is_finite() && b.is_finite())
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    if !log_x && !log_y && x.iter().chain(y).all(|v| v.is_finite()) {
+        return lttb_drawable(x, y, threshold);
+    }
+    // The drawable points in displayed coordinates, and where they came from.
+    let (sx, sy) = (shown(x, log_x), shown(y, log_y));
+    let index: Vec<usize> = (0..n)
+        .filter(|&i| sx[i].is_finite() && sy[i].is_finite())
         .collect();
-    let n = pts.len();
+    let pick = |v: &[f64]| index.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let chosen = lttb_drawable(&pick(&sx), &pick(&sy), threshold);
+    chosen.into_iter().map(|k| index[k]).collect()
+}
+
+/// LTTB over points that are all drawable, in displayed coordinates (`px`, `py`).
+fn lttb_drawable(px: &[f64], py: &[f64], threshold: usize) -> Vec<usize> {
+    let n = px.len();
     if threshold >= n || n <= 2 {
-        return pts.iter().map(|p| p.0).collect();
+        return (0..n).collect();
     }
     let threshold = threshold.max(3);
-    let buckets = buckets(&pts, threshold - 2);
+    let buckets = buckets(px, threshold - 2);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let mut out = Vec::with_capacity(threshold);
-    out.push(pts[0].0);
+    out.push(0);
     let mut a = 0usize; // the last chosen point
     for (k, &(start, end)) in buckets.iter().enumerate() {
         // The average of the next bucket (or the last point) is the third corner.
-        let (ax, ay) = match buckets.get(k + 1) {
-            Some(&(s, e)) => {
-                let m = (e - s) as f64;
-                let sum = pts[s..e]
-                    .iter()
-                    .fold((0.0, 0.0), |acc, p| (acc.0 + p.1, acc.1 + p.2));
-                (sum.0 / m, sum.1 / m)
-            }
-            None => (pts[n - 1].1, pts[n - 1].2),
+        let (cx, cy) = match buckets.get(k + 1) {
+            Some(&(s, e)) => (mean(&px[s..e]), mean(&py[s..e])),
+            None => (px[n - 1], py[n - 1]),
         };
-        let (px, py) = (pts[a].1, pts[a].2);
+        let (ax, ay) = (px[a], py[a]);
         let mut best = start;
         let mut best_area = -1.0;
-        for (j, p) in pts.iter().enumerate().take(end).skip(start) {
-            let area = ((px - ax) * (p.2 - py) - (px - p.1) * (ay - py)).abs();
+        for j in start..end {
+            let area = ((ax - cx) * (py[j] - ay) - (ax - px[j]) * (cy - ay)).abs();
             if area > best_area {
                 best_area = area;
                 best = j;
             }
         }
-        out.push(pts[best].0);
+        out.push(best);
         a = best;
     }
-    out.push(pts[n - 1].0);
+    out.push(n - 1);
     out
 }
 
-/// Non-empty index ranges of the inner points `1..n-1`: equal widths on the displayed
-/// x axis when x increases (so a log axis gets as many buckets per decade), else equal
-/// counts.
-fn buckets(pts: &[(usize, f64, f64)], count: usize) -> Vec<(usize, usize)> {
-    let n = pts.len();
-    let (lo, hi) = (pts[1].1, pts[n - 2].1);
-    let sorted = pts.windows(2).all(|w| w[0].1 <= w[1].1);
+/// Of the chosen indices `keep` (increasing, drawable), the ones a line still needs: an
+/// inner point on the straight segment between the last kept point and the next one
+/// (within 1e-9 of the value, in displayed coordinates) is dropped, so a constant LR or a
+/// linear warm-up costs a few points instead of thousands. A point is still kept at least
+/// every `1/min_points` of the displayed x span, so hover finds the line everywhere.
+pub fn drop_straight(
+    x: &[f64],
+    y: &[f64],
+    keep: &[usize],
+    log_x: bool,
+    log_y: bool,
+    min_points: usize,
+) -> Vec<usize> {
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let (px, py) = (shown(&pick(x), log_x), shown(&pick(y), log_y));
+    let n = keep.len();
+    if n < 2 {
+        return keep.to_vec();
+    }
+    let max_gap = (px[n - 1] - px[0]).abs() / min_points.max(1) as f64;
+    let mut out = vec![0];
+    for i in 1..n - 1 {
+        let (a, j) = (*out.last().unwrap(), i + 1);
+        let cross = (px[i] - px[a]) * (py[j] - py[a]) - (px[j] - px[a]) * (py[i] - py[a]);
+        let size = py[a].abs().max(py[i].abs()).max(py[j].abs());
+        let straight = cross.abs() <= 1e-9 * (px[j] - px[a]).abs() * size;
+        if !straight || (px[j] - px[a]).abs() > max_gap {
+            out.push(i);
+        }
+    }
+    out.push(n - 1);
+    out.into_iter().map(|k| keep[k]).collect()
+}
+
+/// `values` on a displayed axis: `log10` of each on a log axis. (A branch per value
+/// would let the compiler call `log10` for every value, which costs in wasm.)
+fn shown(values: &[f64], log: bool) -> Vec<f64> {
+    if log {
+        values.iter().map(|v| v.log10()).collect()
+    } else {
+        values.to_vec()
+    }
+}
+
+/// Non-empty index ranges of the inner points `1..n-1` of the displayed `xs`: equal
+/// widths on the x axis when x increases (so a log axis gets as many buckets per decade),
+/// else equal counts.
+fn buckets(xs: &[f64], count: usize) -> Vec<(usize, usize)> {
+    let n = xs.len();
+    let (lo, hi) = (xs[1], xs[n - 2]);
+    let sorted = xs.windows(2).all(|w| w[0] <= w[1]);
     let mut edges: Vec<usize> = Vec::with_capacity(count + 1);
     for k in 0..=count {
         let edge = if k == count {
             n - 1
         } else if sorted && hi > lo {
             let at = lo + (hi - lo) * k as f64 / count as f64;
-            1 + pts[1..n - 1].partition_point(|p| p.1 < at)
+            1 + xs[1..n - 1].partition_point(|&v| v < at)
         } else {
             1 + (k as f64 * (n - 2) as f64 / count as f64) as usize
         };
@@ -248,6 +296,38 @@ mod tests {
         let early = |idx: &[usize]| idx.iter().filter(|&&i| i < 1000).count();
         assert!(early(&log) > 50, "{}", early(&log));
         assert!(early(&log) > 3 * early(&linear));
+    }
+
+    #[test]
+    fn straight_runs_shrink_to_their_corners_and_curves_keep_every_point() {
+        // A WSD schedule: warm-up 0..100, constant to 800, linear decay to 1000.
+        let x: Vec<f64> = (0..=1000).map(f64::from).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|&s| match s {
+                s if s < 100.0 => 3e-4 * s / 100.0,
+                s if s < 800.0 => 3e-4,
+                s => 3e-4 * (1000.0 - s) / 200.0,
+            })
+            .collect();
+        let all: Vec<usize> = (0..x.len()).collect();
+        assert_eq!(
+            drop_straight(&x, &y, &all, false, false, 1),
+            [0, 100, 800, 1000]
+        );
+        // With hover points every tenth of the span, no gap is wider than 100 steps.
+        let hover = drop_straight(&x, &y, &all, false, false, 10);
+        assert!(hover.windows(2).all(|w| w[1] - w[0] <= 100), "{hover:?}");
+        assert!(hover.len() < 20);
+        // A curve loses nothing; one or two points stay as they are.
+        let curve: Vec<f64> = x.iter().map(|s| 1.0 / (1.0 + s)).collect();
+        assert_eq!(drop_straight(&x, &curve, &all, false, false, 1), all);
+        assert_eq!(drop_straight(&x, &y, &[3], false, false, 1), [3]);
+        assert!(drop_straight(&x, &y, &[], false, false, 1).is_empty());
+        // A power law is straight on log-log axes.
+        let power: Vec<f64> = x.iter().map(|s| (1.0 + s).powf(-0.5)).collect();
+        let xs: Vec<f64> = x.iter().map(|s| 1.0 + s).collect();
+        assert_eq!(drop_straight(&xs, &power, &all, true, true, 1), [0, 1000]);
     }
 
     #[test]

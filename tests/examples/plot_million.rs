@@ -1,6 +1,6 @@
 //! Measures the Curves page with 1,000,000 points (10 runs x 100,000 steps) in a real
 //! headless Chromium: time to first draw after opening the page, and time for the chart
-//! to follow a smoothing change (the full-resolution EMA plus LTTB to 2,000 points per
+//! to follow a smoothing change (the full-resolution EMA plus LTTB to 1,000 points per
 //! line, timed in the page), and the CSV export of the full-resolution table. Run: `cargo xtask dist && cargo build --all-targets &&
 //! $CARGO_TARGET_DIR/debug/examples/plot_million`.
 
@@ -54,7 +54,7 @@ async fn main() {
         .clone();
     println!("points handed to plotly (all traces): {drawn}");
     // Timed in the page (WebDriver polling is too coarse for 100 ms): from the input
-    // event to the first animation frame after plotly has drawn the new lines.
+    // event to the first task after the frame that paints plotly's new lines.
     for w in ["0.9", "0.3", "0.95", "0.5", "0.8"] {
         let ms = browser
             .driver
@@ -66,7 +66,8 @@ async fn main() {
                  const t0 = performance.now();
                  div.on('plotly_afterplot', () => {
                      if (finished) return; finished = true;
-                     requestAnimationFrame(() => done(performance.now() - t0));
+                     // The task after the next frame: the new lines have been painted.
+                     requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0)));
                  });
                  el.value = arguments[0];
                  el.dispatchEvent(new Event('input', { bubbles: true }));",
@@ -95,9 +96,12 @@ async fn main() {
             .json()
             .clone();
         println!(
-            "smoothing -> {w}: chart redrawn in {:.0} ms (figure, traces, parse, plotly ms: {stages})",
+            "smoothing -> {w}: chart redrawn in {:.0} ms (figure, traces, layout, plotly ms: {stages})",
             ms.as_f64().unwrap()
         );
+    }
+    if std::env::args().any(|a| a == "--profile") {
+        profile_smoothing(&browser).await;
     }
     // Plotly alone: the same figure handed again as fresh objects (all traces new), and
     // with only the smoothed lines new (raw and LR traces the same objects as drawn).
@@ -129,4 +133,74 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     browser.screenshot("million-points").await;
+}
+
+/// `--profile`: where the time of five smoothing changes goes, from Chromium's sampling
+/// profiler (DevTools protocol): the functions with the most self time.
+async fn profile_smoothing(browser: &common::Browser) {
+    let none = serde_json::json!({});
+    let cdp = browser.driver.cdp();
+    cdp.send_raw("Profiler.enable", &none).await.unwrap();
+    cdp.send_raw(
+        "Profiler.setSamplingInterval",
+        serde_json::json!({"interval": 200}),
+    )
+    .await
+    .unwrap();
+    cdp.send_raw("Profiler.start", &none).await.unwrap();
+    for w in ["0.7", "0.4", "0.85", "0.2", "0.6"] {
+        browser
+            .driver
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const div = document.getElementById('loss-chart');
+                 let finished = false;
+                 div.on('plotly_afterplot', () => {
+                     if (finished) return; finished = true;
+                     requestAnimationFrame(() => setTimeout(() => done(0)));
+                 });
+                 const el = document.getElementById('smoothing');
+                 el.value = arguments[0];
+                 el.dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![serde_json::json!(w)],
+            )
+            .await
+            .unwrap();
+    }
+    let profile = cdp.send_raw("Profiler.stop", &none).await.unwrap();
+    let profile = &profile["profile"];
+    let nodes = profile["nodes"].as_array().unwrap();
+    let deltas = profile["timeDeltas"].as_array().unwrap();
+    let mut self_us = std::collections::HashMap::<i64, f64>::new();
+    for (sample, delta) in profile["samples"].as_array().unwrap().iter().zip(deltas) {
+        *self_us.entry(sample.as_i64().unwrap()).or_default() += delta.as_f64().unwrap();
+    }
+    let mut by_function = std::collections::HashMap::<String, f64>::new();
+    for node in nodes {
+        let frame = &node["callFrame"];
+        let url = frame["url"].as_str().unwrap_or("");
+        let name = format!(
+            "{} ({}:{})",
+            frame["functionName"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("(anonymous)"),
+            url.rsplit('/').next().unwrap_or(""),
+            frame["lineNumber"]
+        );
+        *by_function.entry(name).or_default() += self_us
+            .get(&node["id"].as_i64().unwrap())
+            .copied()
+            .unwrap_or(0.0);
+    }
+    let mut top: Vec<_> = by_function.into_iter().collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = top.iter().map(|t| t.1).sum();
+    println!(
+        "profile of five smoothing changes, {:.0} ms sampled; most self time:",
+        total / 1e3
+    );
+    for (name, us) in top.iter().take(25) {
+        println!("  {:7.1} ms  {name}", us / 1e3);
+    }
 }

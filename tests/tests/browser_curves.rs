@@ -26,15 +26,44 @@ async fn curves_smooth_zoom_and_export_the_api_values() {
         )
         .await;
 
-    // Zoom in, then change the smoothing: the zoom stays, the values follow the slider.
-    browser
+    // Box-zoom with the mouse (a horizontal drag zooms x), then change the smoothing:
+    // the zoom stays, the values follow the slider.
+    let x_range = async || -> Vec<f64> {
+        let range = browser
+            .driver
+            .execute(
+                "return document.getElementById('loss-chart').layout.xaxis.range;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(range.json().clone()).unwrap()
+    };
+    let full = x_range().await;
+    let plot = browser
         .driver
-        .execute(
-            "Plotly.relayout(document.getElementById('loss-chart'), { 'xaxis.range': [5000, 15000] });",
-            vec![],
-        )
+        .find(thirtyfour::By::Css("#loss-chart .nsewdrag"))
         .await
         .unwrap();
+    browser
+        .driver
+        .action_chain()
+        .move_to_element_center(&plot)
+        .move_by_offset(-250, 0)
+        .click_and_hold()
+        .move_by_offset(150, 2)
+        .move_by_offset(150, 2)
+        .release()
+        .perform()
+        .await
+        .unwrap();
+    let zoomed = x_range().await;
+    assert!(
+        zoomed[0] > full[0]
+            && zoomed[1] < full[1]
+            && zoomed[1] - zoomed[0] < 0.5 * (full[1] - full[0]),
+        "the drag did not zoom: {full:?} -> {zoomed:?}"
+    );
     browser.set_value("smoothing", "0.9").await;
     let cosine = ids["cosine_24000"];
     let api = browser
@@ -57,7 +86,8 @@ async fn curves_smooth_zoom_and_export_the_api_values() {
     for (a, b) in shown_y.iter().zip(&expected) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
-    assert_eq!(shown["range"][1], 15000.0, "the zoom was lost");
+    let kept: Vec<f64> = serde_json::from_value(shown["range"].clone()).unwrap();
+    assert_eq!(kept, zoomed, "the zoom was lost");
     assert!(
         shown["opacity"].as_f64().unwrap() < 0.5,
         "the raw curve is not faint"
@@ -80,6 +110,38 @@ async fn curves_smooth_zoom_and_export_the_api_values() {
     assert!(
         rows.iter().any(|r| r[0] == "wsdcon_3") && rows.iter().any(|r| r[0] == "constant_24000")
     );
+
+    // A double click resets the zoom, and the reset too survives a smoothing change.
+    browser
+        .driver
+        .action_chain()
+        .move_to_element_center(&plot)
+        .double_click()
+        .perform()
+        .await
+        .unwrap();
+    let full_again = format!(
+        "const r = document.getElementById('loss-chart').layout.xaxis.range;
+         return Math.abs(r[0] - {}) < 1e-6 && Math.abs(r[1] - {}) < 1e-6;",
+        full[0], full[1]
+    );
+    browser
+        .wait_for("the full x range after a double click", &full_again)
+        .await;
+    browser.set_value("smoothing", "0.5").await;
+    browser
+        .wait_for(
+            "the smoothed curve at 0.5",
+            &format!(
+                "const t = document.getElementById('loss-chart').data.find(t => t.name === 'cosine_24000');
+                 return Math.abs(t.y[20] - {}) < 1e-12;",
+                debiased_ema(&values, 0.5)[20]
+            ),
+        )
+        .await;
+    browser
+        .wait_for("the full x range after smoothing", &full_again)
+        .await;
 
     // Log x on the token axis is not available for these runs (no tokens): a note says so.
     browser.set_value("x-axis", "tokens").await;

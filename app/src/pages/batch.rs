@@ -360,7 +360,7 @@ pub fn BatchPage() -> impl IntoView {
             Trace::line(
                 "Zhang CBS",
                 ns.clone(),
-                models.iter().map(|m| m.1).collect(),
+                models.iter().map(|m| m.1).collect::<Vec<_>>(),
                 "#ff7f0e".into(),
             )
             .with_style(Style::Markers { size: 8.0 }),
@@ -369,7 +369,7 @@ pub fn BatchPage() -> impl IntoView {
             Trace::line(
                 "McCandlish B_crit",
                 ns.clone(),
-                models.iter().map(|m| m.2).collect(),
+                models.iter().map(|m| m.2).collect::<Vec<_>>(),
                 "#1f77b4".into(),
             )
             .with_style(Style::Markers { size: 8.0 }),

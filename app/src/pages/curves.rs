@@ -3,6 +3,7 @@
 //! show/hide and the learning rate in a linked lower panel.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -58,6 +59,44 @@ fn x_of(run: &RunDetail, steps: &[f64], axis: XAxis) -> Option<Vec<f64>> {
             let n = attrs.get("n_params")?;
             Some(tokens()?.iter().map(|t| 6.0 * n * t).collect())
         }
+    }
+}
+
+/// A shown run's lines at full resolution (shared with the chart's traces).
+#[derive(Clone)]
+struct RunLine {
+    id: i64,
+    name: String,
+    x: Arc<[f64]>,
+    loss: Arc<[f64]>,
+    lr: Option<(Arc<[f64]>, Arc<[f64]>)>,
+}
+
+/// The lines of the shown runs, and why any ticked run is not among them.
+#[derive(Clone, Default)]
+struct ShownLines {
+    runs: Vec<RunLine>,
+    skipped: Vec<String>,
+}
+
+/// Lines are the same when they share their data (a rebuild always makes new `Arc`s),
+/// which is what the chart's cache of downsampled lines needs.
+impl PartialEq for ShownLines {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &RunLine, b: &RunLine| {
+            let lr = match (&a.lr, &b.lr) {
+                (Some(p), Some(q)) => Arc::ptr_eq(&p.0, &q.0) && Arc::ptr_eq(&p.1, &q.1),
+                (p, q) => p.is_none() && q.is_none(),
+            };
+            a.id == b.id
+                && a.name == b.name
+                && Arc::ptr_eq(&a.x, &b.x)
+                && Arc::ptr_eq(&a.loss, &b.loss)
+                && lr
+        };
+        self.skipped == other.skipped
+            && self.runs.len() == other.runs.len()
+            && self.runs.iter().zip(&other.runs).all(|(a, b)| same(a, b))
     }
 }
 
@@ -117,16 +156,19 @@ pub fn CurvesPage() -> impl IntoView {
     let on_slide = move |v: f64| {
         slider.set(v);
         redrawing.set(true);
-        set_timeout(
-            move || {
-                let v = slider.get_untracked();
-                if smoothing.get_untracked() != v {
-                    smoothing.set(v);
-                }
-                redrawing.set(false);
-            },
-            std::time::Duration::from_millis(20),
-        );
+        // After the next paint: an animation frame, then a task.
+        request_animation_frame(move || {
+            set_timeout(
+                move || {
+                    let v = slider.get_untracked();
+                    if smoothing.get_untracked() != v {
+                        smoothing.set(v);
+                    }
+                    redrawing.set(false);
+                },
+                std::time::Duration::ZERO,
+            )
+        });
     };
     let x_axis = RwSignal::new(XAxis::Step);
     let lr_panel = RwSignal::new(true);
@@ -162,16 +204,14 @@ pub fn CurvesPage() -> impl IntoView {
         }
     });
 
-    let missing = RwSignal::new(Vec::<String>::new());
-    let figure = Signal::derive(move || {
+    // The shown runs' lines at full resolution, rebuilt only when the runs, their data or
+    // the x quantity change: a smoothing change reuses them (and the chart their
+    // downsampled copies).
+    let lines = Memo::new(move |_| {
         let axis = x_axis.get();
-        let w = smoothing.get();
-        let (lx, ly) = (log_x.get(), log_y.get());
         let hide = hidden.get();
-        let mut traces = Vec::new();
-        let mut lr_traces = Vec::new();
-        let mut skipped = Vec::new();
         details.with(|d| {
+            let mut shown = ShownLines::default();
             for id in selected.get() {
                 let Some(run) = d.get(&id) else { continue };
                 if hide.contains(&id) {
@@ -179,36 +219,74 @@ pub fn CurvesPage() -> impl IntoView {
                 }
                 let name = &run.summary.name;
                 let Some(loss) = run.points.get("loss") else {
-                    skipped.push(format!("{name} has no loss series"));
+                    shown.skipped.push(format!("{name} has no loss series"));
                     continue;
                 };
                 let Some(x) = x_of(run, &loss.steps, axis) else {
-                    skipped.push(format!("{name} has no {} (no tokens series or tokens_per_step / n_params attribute)", axis.name()));
+                    shown.skipped.push(format!("{name} has no {} (no tokens series or tokens_per_step / n_params attribute)", axis.name()));
                     continue;
                 };
-                let smooth = debiased_ema(&loss.values, w);
-                let c = colour(id);
+                let lr = run.points.get("lr").and_then(|lr| {
+                    Some((x_of(run, &lr.steps, axis)?.into(), lr.values.as_slice().into()))
+                });
+                shown.runs.push(RunLine {
+                    id,
+                    name: name.clone(),
+                    x: x.into(),
+                    loss: loss.values.as_slice().into(),
+                    lr,
+                });
+            }
+            shown
+        })
+    });
+    let missing = Signal::derive(move || lines.with(|l| l.skipped.clone()));
+    let figure = Signal::derive(move || {
+        let axis = x_axis.get();
+        let w = smoothing.get();
+        let (lx, ly) = (log_x.get(), log_y.get());
+        let mut traces = Vec::new();
+        let mut lr_traces = Vec::new();
+        lines.with(|l| {
+            for run in &l.runs {
+                let c = colour(run.id);
+                let name = &run.name;
                 if w > 0.0 {
                     traces.push(
-                        Trace::line(format!("{name} (raw)"), x.clone(), loss.values.clone(), c.clone())
-                            .with_style(Style::Line { width: 1.0, faint: true, dash: false })
-                            .hidden_in_legend(),
+                        Trace::line(
+                            format!("{name} (raw)"),
+                            run.x.clone(),
+                            run.loss.clone(),
+                            c.clone(),
+                        )
+                        .with_style(Style::Line {
+                            width: 1.0,
+                            faint: true,
+                            dash: false,
+                        })
+                        .hidden_in_legend(),
                     );
                 }
-                traces.push(Trace::line(name.clone(), x, smooth, c.clone()));
-                if let Some(lr) = run.points.get("lr")
-                    && let Some(lr_x) = x_of(run, &lr.steps, axis)
-                {
+                let smooth: Arc<[f64]> = if w > 0.0 {
+                    debiased_ema(&run.loss, w).into()
+                } else {
+                    run.loss.clone()
+                };
+                traces.push(Trace::line(name.clone(), run.x.clone(), smooth, c.clone()));
+                if let Some((lr_x, lr_y)) = &run.lr {
                     lr_traces.push(
-                        Trace::line(format!("{name} lr"), lr_x, lr.values.clone(), c)
-                            .with_style(Style::Line { width: 1.5, faint: false, dash: false })
+                        Trace::line(format!("{name} lr"), lr_x.clone(), lr_y.clone(), c)
+                            .with_style(Style::Line {
+                                width: 1.5,
+                                faint: false,
+                                dash: false,
+                            })
                             .in_lower()
                             .hidden_in_legend(),
                     );
                 }
             }
         });
-        missing.set(skipped);
         let with_lr = lr_panel.get() && !lr_traces.is_empty();
         if with_lr {
             traces.extend(lr_traces);

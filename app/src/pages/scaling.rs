@@ -74,8 +74,8 @@ fn loss_figure(law: &Chinchilla, pts: &[(f64, f64, f64)], by_n: bool) -> Figure 
         traces.push(
             Trace::line(
                 format!("runs, {label}"),
-                members.iter().map(|p| x(p)).collect(),
-                members.iter().map(|p| p.2).collect(),
+                members.iter().map(|p| x(p)).collect::<Vec<_>>(),
+                members.iter().map(|p| p.2).collect::<Vec<_>>(),
                 c.clone(),
             )
             .with_style(Style::Markers { size: 6.0 }),
@@ -247,8 +247,8 @@ pub fn ScalingPage() -> impl IntoView {
             traces: vec![
                 Trace::line(
                     "runs",
-                    pts.iter().map(|p| p.0).collect(),
-                    pts.iter().map(|p| p.1).collect(),
+                    pts.iter().map(|p| p.0).collect::<Vec<_>>(),
+                    pts.iter().map(|p| p.1).collect::<Vec<_>>(),
                     "#d62728".into(),
                 )
                 .with_style(Style::Markers { size: 6.0 }),

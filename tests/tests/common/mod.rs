@@ -60,13 +60,19 @@ pub struct Browser {
     /// Where the browser saves downloads (exports).
     pub downloads: PathBuf,
     chromedriver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
+        // Chromium outlives a killed chromedriver (it is not its child any more); its
+        // processes are the ones started with this session's profile.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(self.profile.path())
+            .status();
     }
 }
 
@@ -151,7 +157,7 @@ async fn start_browser_opts(extra: &[&str], width: Option<u32>) -> Browser {
         driver,
         downloads,
         chromedriver,
-        _profile: profile,
+        profile,
     }
 }
 
