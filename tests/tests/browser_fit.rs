@@ -186,6 +186,18 @@ async fn cancel_a_queued_and_a_running_fit() {
                 "return document.getElementById('cancel-fit') !== null;",
             )
             .await;
+        // The running fit shows the server's progress through its bootstrap.
+        let progress = if id == running {
+            "const p = document.getElementById('fit-progress');
+             const bar = p && p.querySelector('progress');
+             const m = p && p.innerText.match(/bootstrap: (\\d+) of 1000 resamples, about \\d+ (s|min) left/);
+             return m && Number(m[1]) > 0 && bar && bar.max === 1000 && bar.value === Number(m[1]);"
+        } else {
+            "const p = document.getElementById('fit-progress');
+             return p && p.innerText.includes('waiting for the fits before it');"
+        };
+        browser.wait_for("the fit's progress", progress).await;
+        browser.screenshot(&format!("fit-progress-{id}")).await;
         browser.click(thirtyfour::By::Id("cancel-fit")).await;
         browser
             .wait_for(

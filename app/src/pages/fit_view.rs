@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use shared::api::{FitDetail, FitStatus, RunDetail, RunMetrics};
+use shared::api::{FitDetail, FitStatus, Progress, RunDetail, RunMetrics};
 use shared::display::{Table, interpolate};
 use shared::forecast::{CurveSettings, predict, schedule_law};
 use shared::schedule::{BeforeFirst, Schedule, reconstruct};
@@ -187,6 +187,48 @@ fn curves_figure(fit: &FitDetail, runs: &[RunDetail]) -> Result<Figure, String> 
     })
 }
 
+/// Where the page first saw the current stage: (stage, units done, ms timestamp).
+type StageSeen = Option<(String, u64, f64)>;
+
+/// What a queued or running fit is doing, from the server's `progress`; with the time
+/// left, extrapolated from the pace this page has seen (`first`, and `now` in ms).
+fn progress_text(
+    status: Option<FitStatus>,
+    progress: Option<&Progress>,
+    first: &StageSeen,
+    now: f64,
+) -> String {
+    let Some(p) = progress.filter(|p| p.total > 0) else {
+        return if status == Some(FitStatus::Queued) {
+            "waiting for the fits before it".into()
+        } else {
+            "fitting...".into()
+        };
+    };
+    let what = match p.stage.as_str() {
+        "bootstrap" => format!("bootstrap: {} of {} resamples", p.done, p.total),
+        "starts" => format!("fitting: {} of {} starts", p.done, p.total),
+        stage => format!("{stage}: {} of {}", p.done, p.total),
+    };
+    match first {
+        Some((stage, done, at)) if *stage == p.stage && p.done > *done && now > *at => {
+            let per_unit = (now - at) / 1e3 / (p.done - done) as f64;
+            let left = per_unit * p.total.saturating_sub(p.done) as f64;
+            format!("{what}, about {} left", seconds(left))
+        }
+        _ => what,
+    }
+}
+
+/// A duration for people: "12 s", "3 min".
+fn seconds(s: f64) -> String {
+    if s < 90.0 {
+        format!("{:.0} s", s.max(1.0))
+    } else {
+        format!("{:.0} min", s / 60.0)
+    }
+}
+
 #[component]
 pub fn FitPage() -> impl IntoView {
     let params = use_params_map();
@@ -194,7 +236,10 @@ pub fn FitPage() -> impl IntoView {
     let fit = RwSignal::new(None::<FitDetail>);
     let runs = RwSignal::new(Vec::<RunDetail>::new());
     let error = RwSignal::new(None::<String>);
-    let polls = RwSignal::new(0u32);
+    // The first sight of the running stage, and the time of the latest poll (for the
+    // time left).
+    let stage_seen = RwSignal::new(StageSeen::None);
+    let polled_at = RwSignal::new(0.0f64);
     let cancel_error = RwSignal::new(None::<String>);
     let alive = Arc::new(AtomicBool::new(true));
     let alive2 = alive.clone();
@@ -221,6 +266,12 @@ pub fn FitPage() -> impl IntoView {
                             .collect();
                         let schedule_law =
                             matches!(detail.request.law.as_str(), "momentum" | "multipower");
+                        if let Some(p) = &detail.progress
+                            && stage_seen
+                                .with_untracked(|s| s.as_ref().is_none_or(|s| s.0 != p.stage))
+                        {
+                            stage_seen.set(Some((p.stage.clone(), p.done, js_sys::Date::now())));
+                        }
                         fit.set(Some(detail));
                         if !matches!(status, FitStatus::Queued | FitStatus::Running) {
                             if done && schedule_law {
@@ -244,7 +295,7 @@ pub fn FitPage() -> impl IntoView {
                 if !alive.load(Ordering::Relaxed) {
                     break;
                 }
-                polls.update(|n| *n += 1);
+                polled_at.set(js_sys::Date::now());
                 sleep(400).await;
             }
         });
@@ -263,6 +314,7 @@ pub fn FitPage() -> impl IntoView {
         _ => Figure::default(),
     });
     let status = move || fit.with(|f| f.as_ref().map(|f| f.summary.status));
+    let progress = move || fit.with(|f| f.as_ref().and_then(|f| f.progress.clone()));
     let report = move || fit.with(|f| f.as_ref().and_then(|f| f.report.clone()));
 
     let metrics_rows = move |rows: Vec<RunMetrics>, role: &'static str| {
@@ -291,9 +343,13 @@ pub fn FitPage() -> impl IntoView {
                         {move || status().map(|s| format!("{s:?}").to_lowercase()).unwrap_or_else(|| "loading".into())}
                     </span>
                     <Show when=move || matches!(status(), Some(FitStatus::Queued | FitStatus::Running))>
-                        <span class="progress" role="status">
+                        <span class="progress" role="status" id="fit-progress">
                             <span class="spinner"></span>
-                            {move || format!("fitting... {:.1} s", polls.get() as f64 * 0.4)}
+                            {move || stage_seen.with(|first| progress_text(status(), progress().as_ref(), first, polled_at.get()))}
+                            <Show when=move || progress().is_some_and(|p| p.total > 0)>
+                                <progress max=move || progress().map(|p| p.total).unwrap_or(1)
+                                    value=move || progress().map(|p| p.done).unwrap_or(0)></progress>
+                            </Show>
                         </span>
                         <button id="cancel-fit" on:click=move |_| {
                             let Some(id) = id() else { return };
