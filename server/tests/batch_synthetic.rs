@@ -1,7 +1,8 @@
 //! End to end on sweeps generated with known answers (Su et al.'s law with Kaplan's
 //! constants, 0.3% log-normal noise), over 10 noise seeds: S_min, E_min and B_crit per target
 //! must be inside their own 95% intervals in at least 90% of cases, and B* and alpha_B of each
-//! model's and of the pooled B_crit(L) inside theirs in at least 8 of the 10 seeds.
+//! model's and of the pooled B_crit(L) inside theirs in at least 8 of the 10 seeds; the
+//! band of each fitted B_crit(L) line must hold the true law at 90% of the target losses.
 
 use server::batch::{self, synthetic};
 use shared::api::batch::{BatchOptions, Estimate};
@@ -18,6 +19,7 @@ fn known_s_min_e_min_and_bcrit_law_are_recovered_within_their_intervals() {
         ..BatchOptions::default()
     };
     let (mut checked, mut held) = (0, 0);
+    let (mut band_checked, mut band_held) = (0, 0);
     // Per law (3 models, then pooled): seeds where alpha_B's and B*'s intervals hold the truth.
     let mut alpha_in = [0; 4];
     let mut b_star_in = [0; 4];
@@ -59,6 +61,35 @@ fn known_s_min_e_min_and_bcrit_law_are_recovered_within_their_intervals() {
             laws.push(m.b_crit_law.clone().unwrap());
         }
         laws.push(r.b_crit_law.clone().unwrap());
+        // The band of the fitted line (drawn on the Batch page) at the target losses.
+        let losses: Vec<f64> = r.models[0]
+            .targets
+            .iter()
+            .filter_map(|t| t.target_loss)
+            .collect();
+        for fit in &laws {
+            for &l in &losses {
+                let (_, band) = fit.at(l);
+                band_checked += 1;
+                band_held += band.is_some_and(|[lo, hi]| {
+                    let truth = critical_batch(l, law.b_star, law.alpha_b);
+                    lo <= truth && truth <= hi
+                }) as usize;
+            }
+            // Narrowest among the targets, not beyond them (the sign of the correlation).
+            let width = |l: f64| fit.at(l).1.map(|[lo, hi]| hi / lo).unwrap();
+            let (lo, hi) = (
+                losses.iter().copied().fold(f64::MAX, f64::min),
+                losses.iter().copied().fold(0.0, f64::max),
+            );
+            let grid = (0..=200)
+                .map(|i| (lo.ln() - 0.5 + ((hi / lo).ln() + 1.0) * i as f64 / 200.0).exp());
+            let narrowest = grid.min_by(|a, b| width(*a).total_cmp(&width(*b))).unwrap();
+            assert!(
+                (lo..=hi).contains(&narrowest),
+                "the band is narrowest at L = {narrowest}, outside the targets {lo}..{hi}: {fit:?}"
+            );
+        }
         for (k, fit) in laws.iter().enumerate() {
             alpha_in[k] += inside(&fit.alpha_b, law.alpha_b) as usize;
             b_star_in[k] += inside(&fit.b_star, law.b_star) as usize;
@@ -75,6 +106,11 @@ fn known_s_min_e_min_and_bcrit_law_are_recovered_within_their_intervals() {
     assert!(
         held as f64 >= 0.9 * checked as f64,
         "{held} of {checked} per-target intervals hold the truth"
+    );
+    eprintln!("B_crit(L) bands hold the true law in {band_held} of {band_checked} cases");
+    assert!(
+        band_held as f64 >= 0.9 * band_checked as f64,
+        "B_crit(L) bands hold the true law in {band_held} of {band_checked} cases"
     );
     for k in 0..4 {
         assert!(alpha_in[k] >= 8, "alpha_B held in {alpha_in:?} of 10 seeds");

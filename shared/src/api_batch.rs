@@ -154,6 +154,30 @@ pub struct BcritLaw {
     pub correlation: Option<f64>,
 }
 
+impl BcritLaw {
+    /// `B_crit` at `loss` on the fitted line, with its interval there (at the confidence
+    /// level of B*'s interval). The line is `ln B_crit = ln B* + s ln L` with slope
+    /// `s = -1/alpha_B`, so `var = se(ln B*)^2 + (ln L se(s))^2 + 2 ln L rho se(ln B*) se(s)`,
+    /// where `se(s) = se(alpha_B) / alpha_B^2` and `rho` is [`Self::correlation`] (an error
+    /// of `alpha_B` has the sign of the slope's). The interval is `None` without standard
+    /// errors.
+    pub fn at(&self, loss: f64) -> (f64, Option<[f64; 2]>) {
+        let (b_star, alpha) = (self.b_star.value, self.alpha_b.value);
+        let ln_b = b_star.ln() - loss.ln() / alpha;
+        let band = || -> Option<[f64; 2]> {
+            let se_int = self.b_star.stderr? / b_star;
+            let t = (self.b_star.ci?[1] / b_star).ln() / se_int;
+            let se_slope = self.alpha_b.stderr? / (alpha * alpha);
+            let rho = self.correlation.unwrap_or(0.0);
+            let x = loss.ln();
+            let var = se_int * se_int + (x * se_slope).powi(2) + 2.0 * x * rho * se_int * se_slope;
+            let half = t * var.max(0.0).sqrt();
+            (half.is_finite() && se_int > 0.0).then(|| [(ln_b - half).exp(), (ln_b + half).exp()])
+        };
+        (ln_b.exp(), band())
+    }
+}
+
 /// The answer of `POST /api/batch/analyze` and `curvecast batch --json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

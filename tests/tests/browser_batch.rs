@@ -179,6 +179,32 @@ async fn batch_page_on_zhang_and_step_law() {
         .unwrap();
     assert!(laws.contains("B_crit(L) = B* / L^(1/alpha_B)"), "{laws}");
     assert!(laws.contains("Zhang CBS ="), "{laws}");
+    // The B_crit(L) line is drawn with its 95% band, both as the API's law gives them.
+    let law: shared::api::batch::BcritLaw =
+        serde_json::from_value(api["b_crit_law"].clone()).unwrap();
+    let drawn = browser
+        .wait_for(
+            "the B_crit(L) band",
+            "const c = document.getElementById('batch-bcrit');
+             const d = c && c.data;
+             const line = d && d.find(t => t.name.startsWith('B_crit(L) ='));
+             const upper = d && d.find(t => t.name === 'B_crit(L) 95% band');
+             const lower = d && d.find(t => t.name === 'B_crit(L) 95% band lower');
+             return line && upper && lower && upper.fill === 'tonexty'
+                 ? { x: line.x, y: line.y, lo: lower.y, hi: upper.y } : null;",
+        )
+        .await;
+    let column = |k: &str| -> Vec<f64> { serde_json::from_value(drawn[k].clone()).unwrap() };
+    let (x, y, lo, hi) = (column("x"), column("y"), column("lo"), column("hi"));
+    assert_eq!(x.len(), 40);
+    for i in 0..x.len() {
+        let (b, band) = law.at(x[i]);
+        let [want_lo, want_hi] = band.expect("the API's law has standard errors");
+        close(y[i], b, 1e-9, "B_crit(L) line");
+        close(lo[i], want_lo, 1e-9, "band lower edge");
+        close(hi[i], want_hi, 1e-9, "band upper edge");
+        assert!(lo[i] < y[i] && y[i] < hi[i]);
+    }
 
     // Chosen batch: 1024 sequences of 512 tokens.
     browser.set_value("chosen-batch", "1024").await;
@@ -232,7 +258,10 @@ async fn batch_page_on_zhang_and_step_law() {
         .await;
     assert_eq!(charts["h"], 11, "5 x (points + hyperbola) + knees");
     assert_eq!(charts["h0"], 9);
-    assert_eq!(charts["b"], 3, "B_crit, CBS, B_crit(L)");
+    assert_eq!(
+        charts["b"], 5,
+        "B_crit, CBS, the B_crit(L) band (two edges) and line"
+    );
     assert_eq!(charts["errors"], 5);
     assert_eq!(charts["n"], 4, "CBS, B_crit and both fits");
     browser.click(By::Id("batch-bcrit-csv")).await;

@@ -13,7 +13,7 @@ use shared::api::batch::{
     HyperResponse, PowerFit, StepsRow,
 };
 use shared::display::Table;
-use shared::laws::batch::{critical_batch, steps_at_batch};
+use shared::laws::batch::steps_at_batch;
 use wasm_bindgen::JsCast;
 use web_sys::{File, HtmlInputElement};
 
@@ -293,15 +293,37 @@ pub fn BatchPage() -> impl IntoView {
                 .iter()
                 .fold((f64::MAX, 0f64), |acc, &v| (acc.0.min(v), acc.1.max(v)));
             let ls = logspace(lo * 0.97, hi * 1.03, 40);
-            let fb: Vec<f64> = ls
-                .iter()
-                .map(|&x| critical_batch(x, law.b_star.value, law.alpha_b.value))
-                .collect();
-            for (x, y) in ls.iter().zip(&fb) {
+            let at: Vec<(f64, Option<[f64; 2]>)> = ls.iter().map(|&x| law.at(x)).collect();
+            let fb: Vec<f64> = at.iter().map(|a| a.0).collect();
+            let band = |k: usize| -> Vec<f64> {
+                at.iter().map(|a| a.1.map_or(f64::NAN, |b| b[k])).collect()
+            };
+            let (band_lo, band_hi) = (band(0), band(1));
+            for (i, x) in ls.iter().enumerate() {
                 rows.push((
                     "B_crit(L) fit".into(),
-                    vec![*x, *y, f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN],
+                    vec![
+                        *x,
+                        fb[i],
+                        band_lo[i],
+                        band_hi[i],
+                        f64::NAN,
+                        f64::NAN,
+                        f64::NAN,
+                    ],
                 ));
+            }
+            if band_hi.iter().all(|v| v.is_finite()) {
+                traces.push(
+                    Trace::line(
+                        format!("B_crit(L) {:.0}% band", 100.0 * a.ci_level),
+                        ls.clone(),
+                        band_hi,
+                        "#2ca02c".into(),
+                    )
+                    .with_style(Style::Band { lower: band_lo })
+                    .hidden_in_legend(),
+                );
             }
             traces.push(Trace::line(
                 "B_crit(L) = B*/L^(1/alpha_B)",
