@@ -339,3 +339,109 @@ async fn batch_page_on_zhang_and_step_law() {
         .unwrap();
     browser.screenshot("batch-hyper").await;
 }
+
+/// The other way in: a batch sweep uploaded as training logs (one run per model and
+/// batch, each with its `batch_size`), ticked on the Runs page and analysed by the
+/// Batch size page. The numbers must be the API's for the same runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_page_on_the_ticked_runs() {
+    let server = start_server().await;
+    let browser = start_browser().await;
+
+    // With nothing ticked, the button says what to do.
+    browser
+        .driver
+        .goto(format!("{}/batch", server.url))
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "the batch page",
+            "return document.getElementById('batch-ticked') !== null;",
+        )
+        .await;
+    browser.click(By::Id("batch-ticked")).await;
+    let message = browser
+        .wait_for(
+            "the no-runs error",
+            "const e = document.getElementById('batch-error'); return e && e.innerText;",
+        )
+        .await;
+    assert!(
+        message.as_str().unwrap().contains("no runs ticked"),
+        "{message}"
+    );
+
+    // Two model sizes x four batch sizes of Su et al.'s law, logged every 100 steps.
+    let spec = server::batch::synthetic::SweepSpec {
+        n_params: vec![2e7, 2e8],
+        batches: (16..=22).step_by(2).map(|k| 2f64.powi(k)).collect(),
+        every: 100,
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("batch_sweep.csv");
+    let csv = server::batch::synthetic::to_csv(&server::batch::synthetic::sweep(&spec));
+    std::fs::write(&file, csv).unwrap();
+    browser.upload(&server.url, &[file]).await;
+    let ids: Vec<i64> = browser.run_ids().await.into_values().collect();
+    assert_eq!(ids.len(), 8);
+
+    // In-app navigation keeps the freshly imported runs ticked.
+    browser.click(By::LinkText("Batch size")).await;
+    browser
+        .wait_for(
+            "the batch page",
+            "return document.getElementById('batch-ticked') !== null;",
+        )
+        .await;
+    browser.click(By::Id("batch-ticked")).await;
+    let rows = browser
+        .wait_for(
+            "the analysis of the ticked runs",
+            "const t = document.getElementById('batch-targets');
+             const n = t ? t.querySelectorAll('tbody tr').length : 0;
+             return n > 0 && !document.getElementById('batch-error') ? n : null;",
+        )
+        .await;
+    let api = browser
+        .api(
+            "POST",
+            "/api/batch/analyze",
+            Some(json!({ "run_ids": ids, "options": {} })),
+        )
+        .await;
+    let targets: Vec<&Value> = api["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["targets"].as_array().unwrap())
+        .collect();
+    assert_eq!(rows, targets.len(), "{api}");
+    assert!(targets.len() >= 4, "{api}");
+    for (i, t) in targets.iter().enumerate() {
+        assert_eq!(
+            t["points"].as_array().unwrap().len(),
+            4,
+            "one point per batch size"
+        );
+        for (id, want) in [
+            ("s-min", &t["s_min"]["value"]),
+            ("b-crit", &t["b_crit"]["value"]),
+            ("cbs", &t["zhang_cbs"]["cbs"]["value"]),
+        ] {
+            let shown = value_of(&browser, &format!("{id}-{i}")).await;
+            close(shown, want.as_f64().unwrap(), 1e-9, &format!("{id}-{i}"));
+        }
+    }
+    let summary = browser
+        .driver
+        .find(By::Css(".batch-page"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("8 ticked runs"), "{summary}");
+    browser.screenshot("batch-ticked-runs").await;
+}

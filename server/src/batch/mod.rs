@@ -31,13 +31,29 @@ use crate::fit::FitError;
 /// A model's points: per target (`None`: the table gave no loss), the steps per run.
 type Targets = Vec<(Option<f64>, Vec<StepsPoint>)>;
 
-/// The name runs of one model share: `model`, else `N = n_params`, else `model`.
+/// The name runs of one model share: `model`, else its size (`N = 20M`), else `model`.
 pub fn model_key(model: &Option<String>, n_params: Option<f64>) -> String {
     match (model, n_params) {
         (Some(m), _) => m.clone(),
-        (None, Some(n)) => format!("N = {n}"),
+        (None, Some(n)) => format!("N = {}", size_name(n)),
         (None, None) => "model".into(),
     }
+}
+
+/// A parameter count as people write it: 20M, 1.2B, 350K (3 significant digits at most).
+pub fn size_name(n: f64) -> String {
+    let (value, unit) = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")]
+        .into_iter()
+        .find(|(scale, _)| n.abs() >= *scale)
+        .map_or((n, ""), |(scale, unit)| (n / scale, unit));
+    let digits = 2usize.saturating_sub(value.abs().log10().floor().max(0.0) as usize);
+    let text = format!("{value:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{unit}")
 }
 
 /// Runs the whole analysis on curves and/or a reduced table.
@@ -330,4 +346,24 @@ fn vs_model_size(
         fit("CBS = k (N/1e6)^a", |t| t.zhang_cbs.cbs.value),
         fit("B_crit = k (N/1e6)^a", |t| t.b_crit.value),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        for (n, name) in [
+            (2e7, "20M"),
+            (1.2e9, "1.2B"),
+            (151e6, "151M"),
+            (6.5e10, "65B"),
+            (1234567.0, "1.23M"),
+            (350e3, "350K"),
+            (42.0, "42"),
+        ] {
+            assert_eq!(size_name(n), name);
+        }
+    }
 }

@@ -91,11 +91,10 @@ pub fn rows(table: &Table, columns: &Columns) -> Result<Vec<StepsRow>, IngestErr
             _ => None,
         };
         out.push(StepsRow {
-            model: model
-                .and_then(|c| table.text(row, c))
-                .map(str::to_string)
-                .or_else(|| n_params.map(|n| format!("N = {n}")))
-                .unwrap_or_else(|| "model".into()),
+            model: super::model_key(
+                &model.and_then(|c| table.text(row, c)).map(str::to_string),
+                n_params,
+            ),
             n_params,
             target_loss: target.map(|c| table.number(row, c)).transpose()?,
             batch: table.number(row, batch)?,
