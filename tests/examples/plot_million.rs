@@ -85,7 +85,10 @@ async fn main() {
             .json()
             .clone();
         let answer = &ms["answer"];
-        assert_eq!(answer["slider"], format!("{:.2}", w.parse::<f64>().unwrap()));
+        assert_eq!(
+            answer["slider"],
+            format!("{:.2}", w.parse::<f64>().unwrap())
+        );
         assert_eq!(answer["redrawing"], true);
         let stages = browser
             .driver

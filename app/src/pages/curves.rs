@@ -63,7 +63,6 @@ fn x_of(run: &RunDetail, steps: &[f64], axis: XAxis) -> Option<Vec<f64>> {
 }
 
 /// A shown run's lines at full resolution (shared with the chart's traces).
-#[derive(Clone)]
 struct RunLine {
     id: i64,
     name: String,
@@ -73,31 +72,10 @@ struct RunLine {
 }
 
 /// The lines of the shown runs, and why any ticked run is not among them.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct ShownLines {
     runs: Vec<RunLine>,
     skipped: Vec<String>,
-}
-
-/// Lines are the same when they share their data (a rebuild always makes new `Arc`s),
-/// which is what the chart's cache of downsampled lines needs.
-impl PartialEq for ShownLines {
-    fn eq(&self, other: &Self) -> bool {
-        let same = |a: &RunLine, b: &RunLine| {
-            let lr = match (&a.lr, &b.lr) {
-                (Some(p), Some(q)) => Arc::ptr_eq(&p.0, &q.0) && Arc::ptr_eq(&p.1, &q.1),
-                (p, q) => p.is_none() && q.is_none(),
-            };
-            a.id == b.id
-                && a.name == b.name
-                && Arc::ptr_eq(&a.x, &b.x)
-                && Arc::ptr_eq(&a.loss, &b.loss)
-                && lr
-        };
-        self.skipped == other.skipped
-            && self.runs.len() == other.runs.len()
-            && self.runs.iter().zip(&other.runs).all(|(a, b)| same(a, b))
-    }
 }
 
 /// The long-format table of the shown runs: x, raw and smoothed loss at full resolution.
@@ -205,12 +183,13 @@ pub fn CurvesPage() -> impl IntoView {
     });
 
     // The shown runs' lines at full resolution, rebuilt only when the runs, their data or
-    // the x quantity change: a smoothing change reuses them (and the chart their
-    // downsampled copies).
-    let lines = Memo::new(move |_| {
-        let axis = x_axis.get();
-        let hide = hidden.get();
-        details.with(|d| {
+    // the x quantity change (and then always new): a smoothing change reuses them, and the
+    // chart their downsampled copies.
+    let lines = Memo::new_with_compare(
+        move |_| {
+            let axis = x_axis.get();
+            let hide = hidden.get();
+            details.with(|d| {
             let mut shown = ShownLines::default();
             for id in selected.get() {
                 let Some(run) = d.get(&id) else { continue };
@@ -239,7 +218,9 @@ pub fn CurvesPage() -> impl IntoView {
             }
             shown
         })
-    });
+        },
+        |_, _| true,
+    );
     let missing = Signal::derive(move || lines.with(|l| l.skipped.clone()));
     let figure = Signal::derive(move || {
         let axis = x_axis.get();
