@@ -4,8 +4,7 @@
 //! Architecture invariant: with `ingest`, the only module that knows polars.
 
 use polars::prelude::*;
-use serde::Serialize;
-use shared::api::PredictedPoint;
+use shared::api::{PredictedPoint, PredictionRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -33,15 +32,6 @@ impl Format {
     }
 }
 
-#[derive(Serialize)]
-struct Row<'a> {
-    run: &'a str,
-    step: usize,
-    loss: f64,
-    lower: Option<f64>,
-    upper: Option<f64>,
-}
-
 /// The points of run `run` in `format`.
 pub fn predictions(
     run: &str,
@@ -65,10 +55,10 @@ pub fn predictions(
             Ok(out.into_bytes())
         }
         Format::Json => {
-            let rows: Vec<Row> = points
+            let rows: Vec<PredictionRow> = points
                 .iter()
-                .map(|p| Row {
-                    run,
+                .map(|p| PredictionRow {
+                    run: run.to_string(),
                     step: p.step,
                     loss: p.loss,
                     lower: p.lower,

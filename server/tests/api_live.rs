@@ -291,6 +291,30 @@ async fn session() {
         answer.text()
     );
     assert_eq!(answer.text().lines().count(), 1 + 4);
+    // In JSON, each row has exactly the fields of the documented schema.
+    let rows = s
+        .json(
+            "POST",
+            &format!("/api/fits/{fit}/predict"),
+            r#"{"schedule": "cosine:peak=3e-4,final=3e-5,warmup=500,total=5000", "every": 1000}"#,
+        )
+        .await
+        .json();
+    let schema = &doc["paths"]["/api/fits/{id}/predict"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["items"]["$ref"];
+    let name = schema.as_str().unwrap().rsplit('/').next().unwrap();
+    let documented: std::collections::BTreeSet<&String> =
+        doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+    let sent: std::collections::BTreeSet<&String> = rows[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        sent, documented,
+        "the JSON predict rows against schema {name}"
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 4);
     let answer = s
         .json(
             "POST",

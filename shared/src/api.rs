@@ -359,6 +359,18 @@ pub struct PredictedPoint {
     pub upper: Option<f64>,
 }
 
+/// One row of a prediction as `POST /api/fits/{id}/predict` returns it in JSON (CSV and
+/// Parquet have the same columns): `run` names the forecast (the schedule's text, or `lrs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictionRow {
+    pub run: String,
+    pub step: usize,
+    pub loss: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
 /// `POST /api/fits/{id}/plan` (Chinchilla and Kaplan N-D fits): give `compute` budgets for
 /// the compute-optimal allocation, and/or `n` with `d` (equal lengths) for the loss of
 /// proposed sizes.

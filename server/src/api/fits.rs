@@ -227,7 +227,7 @@ struct FormatQuery {
     responses(
         (status = 200, description = "Predicted points `run,step,loss,lower,upper`",
             content(
-                (Vec<shared::api::PredictedPoint> = "application/json"),
+                (Vec<shared::api::PredictionRow> = "application/json"),
                 (String = "text/csv"),
                 (Vec<u8> = "application/vnd.apache.parquet"),
             )),
