@@ -168,6 +168,46 @@ async fn session() {
     s.get("/api/runs?colour=red")
         .await
         .error(StatusCode::BAD_REQUEST, "invalid_query");
+    // Pages of one run, followed by their `Link: <...>; rel="next"`, list every run once,
+    // in id order, and keep the filter.
+    let all: Vec<i64> = s
+        .get("/api/runs")
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(all.len(), 3);
+    let (mut paged, mut next) = (Vec::new(), Some("/api/runs?limit=1".to_string()));
+    while let Some(uri) = next.take() {
+        let answer = s.get(&uri).await;
+        let page = answer.json();
+        assert_eq!(page.as_array().unwrap().len(), 1, "{uri}: {page}");
+        paged.push(page[0]["id"].as_i64().unwrap());
+        next = answer.headers.get(header::LINK).map(|link| {
+            let link = link.to_str().unwrap();
+            assert!(link.ends_with(">; rel=\"next\""), "{link}");
+            link[1..link.find('>').unwrap()].to_string()
+        });
+    }
+    assert_eq!(paged, all);
+    let answer = s.get("/api/runs?has_lr=true&limit=1").await;
+    let link = answer.headers[header::LINK].to_str().unwrap().to_string();
+    assert!(
+        link.contains("has_lr=true") && link.contains(&format!("after={}", all[0])),
+        "{link}"
+    );
+    let answer = s.get(&link[1..link.find('>').unwrap()]).await;
+    assert_eq!(answer.json().as_array().unwrap().len(), 1);
+    assert!(
+        answer.headers.get(header::LINK).is_none(),
+        "two runs have an LR"
+    );
+    s.get("/api/runs?limit=0")
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
     let answer = s.get(&format!("/api/runs/{}", runs[0])).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(

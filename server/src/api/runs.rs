@@ -8,7 +8,8 @@ use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
-use serde::Deserialize;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use shared::api::{
     ErrorResponse, IngestReport, Mapping, RunDetail, RunPatch, RunSummary, RunUpload,
     UploadResponse,
@@ -29,14 +30,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run, patch, delete))
 }
 
-/// `GET /api/runs?q=&format=&has_lr=`.
-#[derive(Deserialize)]
+/// `GET /api/runs?q=&format=&has_lr=&after=&limit=` (serialised again for the next page).
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
     q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     has_lr: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<usize>,
 }
+
+/// The largest page of `GET /api/runs?limit=`.
+const MAX_PAGE: usize = 10_000;
 
 #[utoipa::path(
     get,
@@ -47,26 +58,58 @@ struct ListQuery {
         ("q" = Option<String>, Query, description = "Runs whose name contains this"),
         ("format" = Option<String>, Query, description = "Runs of this detected format, e.g. `csv`"),
         ("has_lr" = Option<bool>, Query, description = "Runs with (true) or without (false) a learning rate"),
+        ("after" = Option<i64>, Query, description = "Runs with an id above this (the last id of the previous page)"),
+        ("limit" = Option<usize>, Query, description = "At most this many runs (1 to 10,000); without it, all"),
     ),
     responses(
-        (status = 200, description = "The runs, without their points", body = Vec<RunSummary>),
-        (status = 400, description = "An unknown or malformed query parameter", body = ErrorResponse),
+        (status = 200, description = "The runs in id order, without their points", body = Vec<RunSummary>,
+            headers(("link" = String, description = "`<URL>; rel=\"next\"`: the next page, when `limit` cut the list"))),
+        (status = 400, description = "An unknown or malformed query parameter, or a `limit` out of range", body = ErrorResponse),
     )
 )]
 async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<RunSummary>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
-            .with_details(serde_json::json!({ "allowed": ["q", "format", "has_lr"] }))
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()).with_details(
+            serde_json::json!({ "allowed": ["q", "format", "has_lr", "after", "limit"] }),
+        )
     })?;
+    if let Some(limit) = query.limit
+        && !(1..=MAX_PAGE).contains(&limit)
+    {
+        return Err(ApiError::bad_request(format!(
+            "limit {limit}: a page holds 1 to {MAX_PAGE} runs"
+        )));
+    }
     let filter = RunFilter {
-        name_contains: query.q.filter(|q| !q.is_empty()),
-        format: query.format.filter(|f| !f.is_empty()),
+        name_contains: query.q.clone().filter(|q| !q.is_empty()),
+        format: query.format.clone().filter(|f| !f.is_empty()),
         has_lr: query.has_lr,
+        after: query.after,
+        // One more than asked, to know whether there is a next page.
+        limit: query.limit.map(|l| l + 1),
     };
-    Ok(Json(state.store.list_runs(filter).await?))
+    let mut runs = state.store.list_runs(filter).await?;
+    let next = match query.limit {
+        Some(limit) if runs.len() > limit => {
+            runs.truncate(limit);
+            let next = ListQuery {
+                after: runs.last().map(|r| r.id),
+                ..query
+            };
+            serde_urlencoded::to_string(&next).ok()
+        }
+        _ => None,
+    };
+    let mut response = Json(runs).into_response();
+    if let Some(next) = next
+        && let Ok(link) = format!("</api/runs?{next}>; rel=\"next\"").parse()
+    {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 #[utoipa::path(

@@ -83,6 +83,10 @@ pub struct RunFilter {
     pub format: Option<String>,
     /// Runs with (`true`) or without (`false`) a learning rate (logged or a schedule).
     pub has_lr: Option<bool>,
+    /// Runs with an id above this (keyset paging: stable while runs come and go).
+    pub after: Option<i64>,
+    /// At most this many runs, in id order.
+    pub limit: Option<usize>,
 }
 
 /// What [`Store::delete_run`] did.
@@ -231,11 +235,20 @@ impl Store {
                  WHERE (?1 IS NULL OR instr(lower(r.name), lower(?1)) > 0)
                    AND (?2 IS NULL OR u.format = ?2)
                    AND (?3 IS NULL OR (r.lr_source = 'logged' OR r.schedule IS NOT NULL) = ?3)
-                 ORDER BY r.id"
+                   AND (?4 IS NULL OR r.id > ?4)
+                 ORDER BY r.id LIMIT ?5"
             ))?;
+            // SQLite reads a negative LIMIT as none.
+            let limit = filter.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
             let runs = stmt
                 .query_map(
-                    params![filter.name_contains, filter.format, filter.has_lr],
+                    params![
+                        filter.name_contains,
+                        filter.format,
+                        filter.has_lr,
+                        filter.after,
+                        limit
+                    ],
                     summary_of_row,
                 )?
                 .collect::<Result<_, _>>()?;
