@@ -80,6 +80,33 @@ async fn value_of(browser: &common::Browser, id: &str) -> f64 {
     v.as_str().unwrap().parse().unwrap()
 }
 
+/// The targets of an analysis answer, in the page's row order.
+fn targets_of(api: &Value) -> Vec<&Value> {
+    api["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["targets"].as_array().unwrap())
+        .collect()
+}
+
+/// The per-target table shows the API's numbers (each target from `points` runs).
+async fn check_targets_shown(browser: &common::Browser, targets: &[&Value], points: usize) {
+    for (i, t) in targets.iter().enumerate() {
+        assert_eq!(t["points"].as_array().unwrap().len(), points, "target {i}");
+        for (id, want) in [
+            ("s-min", &t["s_min"]["value"]),
+            ("e-min", &t["e_min"]["value"]),
+            ("b-crit", &t["b_crit"]["value"]),
+            ("cbs", &t["zhang_cbs"]["cbs"]["value"]),
+            ("rms", &t["rms_log_error"]),
+        ] {
+            let shown = value_of(browser, &format!("{id}-{i}")).await;
+            close(shown, want.as_f64().unwrap(), 1e-9, &format!("{id}-{i}"));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn batch_page_on_zhang_and_step_law() {
     let server = start_server().await;
@@ -134,26 +161,9 @@ async fn batch_page_on_zhang_and_step_law() {
         json!({ "reference_batch": 256.0 }),
     )
     .await;
-    let targets: Vec<&Value> = api["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["targets"].as_array().unwrap())
-        .collect();
+    let targets = targets_of(&api);
     assert_eq!(targets.len(), 5, "{api}");
-    for (i, t) in targets.iter().enumerate() {
-        assert_eq!(t["points"].as_array().unwrap().len(), 9);
-        for (id, want) in [
-            ("s-min", &t["s_min"]["value"]),
-            ("e-min", &t["e_min"]["value"]),
-            ("b-crit", &t["b_crit"]["value"]),
-            ("cbs", &t["zhang_cbs"]["cbs"]["value"]),
-            ("rms", &t["rms_log_error"]),
-        ] {
-            let shown = value_of(&browser, &format!("{id}-{i}")).await;
-            close(shown, want.as_f64().unwrap(), 1e-9, &format!("{id}-{i}"));
-        }
-    }
+    check_targets_shown(&browser, &targets, 9).await;
     // The readable text is the value to 4 significant digits.
     let text = browser
         .driver
@@ -411,29 +421,11 @@ async fn batch_page_on_the_ticked_runs() {
             Some(json!({ "run_ids": ids, "options": {} })),
         )
         .await;
-    let targets: Vec<&Value> = api["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["targets"].as_array().unwrap())
-        .collect();
+    let targets = targets_of(&api);
     assert_eq!(rows, targets.len(), "{api}");
     assert!(targets.len() >= 4, "{api}");
-    for (i, t) in targets.iter().enumerate() {
-        assert_eq!(
-            t["points"].as_array().unwrap().len(),
-            4,
-            "one point per batch size"
-        );
-        for (id, want) in [
-            ("s-min", &t["s_min"]["value"]),
-            ("b-crit", &t["b_crit"]["value"]),
-            ("cbs", &t["zhang_cbs"]["cbs"]["value"]),
-        ] {
-            let shown = value_of(&browser, &format!("{id}-{i}")).await;
-            close(shown, want.as_f64().unwrap(), 1e-9, &format!("{id}-{i}"));
-        }
-    }
+    // One point per batch size.
+    check_targets_shown(&browser, &targets, 4).await;
     let summary = browser
         .driver
         .find(By::Css(".batch-page"))
