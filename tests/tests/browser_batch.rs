@@ -107,6 +107,16 @@ async fn check_targets_shown(browser: &common::Browser, targets: &[&Value], poin
     }
 }
 
+/// Waits until the Batch size page has rendered.
+async fn batch_page_shown(browser: &common::Browser) {
+    browser
+        .wait_for(
+            "the batch page",
+            "return document.getElementById('batch-file') !== null && document.getElementById('batch-ticked') !== null;",
+        )
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn batch_page_on_zhang_and_step_law() {
     let server = start_server().await;
@@ -116,12 +126,7 @@ async fn batch_page_on_zhang_and_step_law() {
         .goto(format!("{}/batch", server.url))
         .await
         .unwrap();
-    browser
-        .wait_for(
-            "the batch page",
-            "return document.getElementById('batch-file') !== null;",
-        )
-        .await;
+    batch_page_shown(&browser).await;
 
     // A table without a steps-to-target column: a readable error next to the input.
     let dir = tempfile::tempdir().unwrap();
@@ -364,12 +369,7 @@ async fn batch_page_on_the_ticked_runs() {
         .goto(format!("{}/batch", server.url))
         .await
         .unwrap();
-    browser
-        .wait_for(
-            "the batch page",
-            "return document.getElementById('batch-ticked') !== null;",
-        )
-        .await;
+    batch_page_shown(&browser).await;
     browser.click(By::Id("batch-ticked")).await;
     let message = browser
         .wait_for(
@@ -399,12 +399,7 @@ async fn batch_page_on_the_ticked_runs() {
 
     // In-app navigation keeps the freshly imported runs ticked.
     browser.click(By::LinkText("Batch size")).await;
-    browser
-        .wait_for(
-            "the batch page",
-            "return document.getElementById('batch-ticked') !== null;",
-        )
-        .await;
+    batch_page_shown(&browser).await;
     browser.click(By::Id("batch-ticked")).await;
     let rows = browser
         .wait_for(
