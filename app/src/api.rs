@@ -22,6 +22,18 @@ pub async fn get_run(id: i64) -> ApiResult<RunDetail> {
     decode(Request::get(&format!("/api/runs/{id}")).send().await).await
 }
 
+/// The runs `ids` that could be read, and the error of each that could not ("run 3: ...").
+pub async fn get_runs(ids: Vec<i64>) -> (Vec<RunDetail>, Vec<String>) {
+    let (mut runs, mut errors) = (Vec::new(), Vec::new());
+    for id in ids {
+        match get_run(id).await {
+            Ok(run) => runs.push(run),
+            Err(e) => errors.push(format!("run {id}: {e}")),
+        }
+    }
+    (runs, errors)
+}
+
 /// The files and the user's mapping (when not empty) as one multipart form.
 fn form(files: &[File], mapping: &Mapping) -> ApiResult<FormData> {
     let form = FormData::new().map_err(|_| "the browser cannot build a form".to_string())?;

@@ -262,6 +262,13 @@ pub struct FitRequest {
     pub options: FitRequestOptions,
 }
 
+impl FitRequest {
+    /// Every run the fit reads: the fitted ones, then the held-out ones.
+    pub fn all_runs(&self) -> Vec<i64> {
+        self.runs.iter().chain(&self.holdout).copied().collect()
+    }
+}
+
 /// Options of the fitting engine; every field has the field's default.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

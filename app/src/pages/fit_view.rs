@@ -257,13 +257,7 @@ pub fn FitPage() -> impl IntoView {
                     Ok(detail) => {
                         let status = detail.summary.status;
                         let done = status == FitStatus::Done;
-                        let ids: Vec<i64> = detail
-                            .request
-                            .runs
-                            .iter()
-                            .chain(&detail.request.holdout)
-                            .copied()
-                            .collect();
+                        let ids = detail.request.all_runs();
                         let schedule_law =
                             matches!(detail.request.law.as_str(), "momentum" | "multipower");
                         if let Some(p) = &detail.progress
@@ -275,12 +269,9 @@ pub fn FitPage() -> impl IntoView {
                         fit.set(Some(detail));
                         if !matches!(status, FitStatus::Queued | FitStatus::Running) {
                             if done && schedule_law {
-                                let mut loaded = Vec::new();
-                                for rid in ids {
-                                    match api::get_run(rid).await {
-                                        Ok(r) => loaded.push(r),
-                                        Err(e) => error.set(Some(format!("run {rid}: {e}"))),
-                                    }
+                                let (loaded, errors) = api::get_runs(ids).await;
+                                if let Some(e) = errors.into_iter().next() {
+                                    error.set(Some(e));
                                 }
                                 runs.set(loaded);
                             }

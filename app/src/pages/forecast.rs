@@ -174,19 +174,11 @@ pub fn ForecastPage() -> impl IntoView {
         spawn_local(async move {
             match api::get_fit(id).await {
                 Ok(detail) => {
-                    let ids: Vec<i64> = detail
-                        .request
-                        .runs
-                        .iter()
-                        .chain(&detail.request.holdout)
-                        .copied()
-                        .collect();
+                    let ids = detail.request.all_runs();
                     fit.set(Some(detail));
-                    let mut runs = Vec::new();
-                    for rid in ids {
-                        if let Ok(r) = api::get_run(rid).await {
-                            runs.push(r);
-                        }
+                    let (runs, errors) = api::get_runs(ids).await;
+                    if let Some(e) = errors.into_iter().next() {
+                        error.set(Some(e));
                     }
                     observed.set(runs);
                 }

@@ -143,32 +143,22 @@ pub fn ScalingPage() -> impl IntoView {
                     detail.request.law
                 ))),
                 Ok(detail) => {
-                    let ids: Vec<i64> = detail
-                        .request
-                        .runs
-                        .iter()
-                        .chain(&detail.request.holdout)
-                        .copied()
-                        .collect();
+                    let ids = detail.request.all_runs();
                     fit.set(Some(detail));
                     losses.set(Vec::new());
-                    let mut got = Vec::new();
-                    for rid in ids {
-                        match api::get_run(rid).await {
-                            Ok(r) => {
-                                let a = &r.summary.attrs;
-                                if let (Some(&n), Some(&d), Some(l)) = (
-                                    a.get("n_params"),
-                                    a.get("tokens"),
-                                    r.points.get("loss").and_then(|l| l.values.last()),
-                                ) {
-                                    got.push((n, d, *l));
-                                }
-                            }
-                            Err(e) => error.set(Some(format!("run {rid}: {e}"))),
-                        }
+                    let (runs, errors) = api::get_runs(ids).await;
+                    if let Some(e) = errors.into_iter().next() {
+                        error.set(Some(e));
                     }
-                    losses.set(got);
+                    let got = runs.iter().filter_map(|r| {
+                        let a = &r.summary.attrs;
+                        Some((
+                            *a.get("n_params")?,
+                            *a.get("tokens")?,
+                            *r.points.get("loss")?.values.last()?,
+                        ))
+                    });
+                    losses.set(got.collect());
                 }
                 Err(e) => error.set(Some(e)),
             }
