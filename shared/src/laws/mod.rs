@@ -32,6 +32,9 @@
 //! |---|---|---|
 //! | [`momentum`] | Tissue et al. 2024: `L0 + A S1^-alpha - C S2` | `L0, A, alpha, C` |
 //! | [`multipower`] | Luo et al. 2025 multi-power law (fast LD sum with an a-priori error bound) | `L0, A, alpha, B, C, beta, gamma` |
+//! | [`fsl`] | Li et al. 2025 functional scaling law, practical form (same fast sum) | `L0, c1, c2, c3, c4, s, gamma` |
+//! | [`convex`] | Schaipp et al. 2025 convex last-iterate bound `C + M Omega` (fast sum) | `D, G1, G2, A1, A2, B, C, M` |
+//! | [`power_s1`] | baseline power law in the LR area `L0 + A S1^-alpha` | `L0, A, alpha` |
 //! | [`chinchilla`] | Hoffmann et al. 2022 `L(N, D)`, log-sum-exp form; compute-optimal frontier | `a, b, e, alpha, beta` |
 //! | [`kaplan`] | Kaplan et al. 2020 `L(N)`, `L(D)`, `L(N, D)`, `L(N, S_min)` | log-scales and exponents |
 //! | [`batch`] | critical batch size `B_crit(L)`, McCandlish `S(B)`, `S_min`/`C_min`, Su et al.'s implicit `L(N, S, B)` | |
@@ -40,11 +43,15 @@
 
 pub mod batch;
 pub mod chinchilla;
+pub mod convex;
+pub mod fsl;
 pub mod hyper;
 pub mod kaplan;
+mod kernel_sum;
 pub mod momentum;
 pub mod multipower;
 pub mod power;
+pub mod power_s1;
 
 use serde::Serialize;
 use std::fmt;

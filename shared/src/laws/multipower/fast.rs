@@ -79,7 +79,7 @@ pub use super::sources::LEAF;
 use super::sources::{NONE, Sources};
 
 /// Resolution of the `rho -> J` lookup table.
-const BUCKETS: usize = 512;
+pub(crate) const BUCKETS: usize = 512;
 
 /// Accepted blocks awaiting evaluation.
 const FAR_BATCH: usize = 16;
@@ -293,7 +293,7 @@ impl<'a> Expansion<'a> {
 
 /// For each `rho` bucket (bounds taken at its upper edge), the smallest number of terms
 /// meeting both truncation bounds of the module docs, or `J_MAX + 1`.
-fn truncation_table(beta: f64, l_max: f64, eps: f64) -> Vec<usize> {
+pub(crate) fn truncation_table(beta: f64, l_max: f64, eps: f64) -> Vec<usize> {
     (0..BUCKETS)
         .map(|i| {
             let rho = (i + 1) as f64 / BUCKETS as f64;

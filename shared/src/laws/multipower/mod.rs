@@ -44,11 +44,11 @@
 //! (`G = 1`, the limit of `d_k (C c_k)^-beta -> 0`). `S1 = 0` (evaluating at step 0 of a
 //! warmup from 0) gives an infinite `A` term.
 
-mod batch_math;
+pub(crate) mod batch_math;
 pub mod fast;
-mod moments;
+pub(crate) mod moments;
 mod naive;
-mod sources;
+pub(crate) mod sources;
 
 use super::{Law, LawError, ParamSpec, check_dims};
 use crate::schedule::{MAX_STEPS, Schedule};

@@ -9,15 +9,15 @@ use std::sync::Mutex;
 pub const J_MAX: usize = 16;
 const _: () = assert!(J_MAX.is_multiple_of(8));
 /// Weight sets: `w`, `w ln eta`, `w / c`, `w ln eta / c`.
-pub(super) const SETS: usize = 4;
+pub(crate) const SETS: usize = 4;
 /// One moment order for the four weight sets (one 256-bit vector).
-pub(super) type Row = [f64; SETS];
+pub(crate) type Row = [f64; SETS];
 /// All moments of one block.
-pub(super) type Moments = [Row; J_MAX];
+pub(crate) type Moments = [Row; J_MAX];
 
 /// `acc += w * p`, lane by lane (written out so that it compiles to vector instructions).
 #[inline(always)]
-fn axpy<M: MulAdd>(acc: &mut Row, w: &Row, p: f64) {
+pub(crate) fn axpy<M: MulAdd>(acc: &mut Row, w: &Row, p: f64) {
     *acc = [
         M::mul_add(w[0], p, acc[0]),
         M::mul_add(w[1], p, acc[1]),
@@ -169,12 +169,26 @@ fn leaf<M: MulAdd>(
     let (cen, r) = (0.5 * (y_min + y_max), 0.5 * (y_max - y_min));
     buf.center[id] = cen;
     buf.radius[id] = r;
+    buf.moments[id] = leaf_moments::<M>(&w, &buf.ytil[lo..hi], cen, r, inv_fact);
+    (d_lo, y_min)
+}
+
+/// Moments `M_j = sum_k W_k s_k^j / j!`, `s_k = (y_k - cen) / r`, of one leaf's sources:
+/// weights `w[k]` at positions `y[k]` (`k < y.len() <= LEAF`; radius 0: only `M_0`).
+#[inline(always)]
+pub(crate) fn leaf_moments<M: MulAdd>(
+    w: &[Row; LEAF],
+    y: &[f64],
+    cen: f64,
+    r: f64,
+    inv_fact: &[f64; J_MAX],
+) -> Moments {
     let inv_r = if r > 0.0 { 1.0 / r } else { 0.0 };
     // Eight orders per pass, so that the accumulators stay in registers.
     let mut acc: Moments = [[0.0; SETS]; J_MAX];
     for pass in 0..J_MAX / 8 {
         let mut part = [[0.0; SETS]; 8];
-        for (wk, &yk) in w.iter().zip(&buf.ytil[lo..hi]) {
+        for (wk, &yk) in w.iter().zip(y) {
             let s = (yk - cen) * inv_r;
             let (s2, s3) = (s * s, s * s * s);
             let s4 = s2 * s2;
@@ -207,15 +221,14 @@ fn leaf<M: MulAdd>(
             ];
         }
     }
-    buf.moments[id] = acc;
-    (d_lo, y_min)
+    acc
 }
 
 /// Adds the moments `cm` of a child (radius `rc`, center offset `off` from the parent
 /// center) re-centered and re-scaled to the parent (radius `rp`): with `s_p = a s_c + b`,
 /// `a = rc/rp`, `b = off/rp`: `M_p[j] += sum_i a^i M_c[i] b^(j-i) / (j-i)!`.
 #[inline(always)]
-fn shift_moments<M: MulAdd>(
+pub(crate) fn shift_moments<M: MulAdd>(
     out: &mut Moments,
     cm: &Moments,
     rc: f64,

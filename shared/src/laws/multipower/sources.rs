@@ -5,7 +5,7 @@
 /// Sources per leaf block.
 pub const LEAF: usize = 32;
 /// Marks a missing child.
-pub(super) const NONE: usize = usize::MAX;
+pub(crate) const NONE: usize = usize::MAX;
 
 /// Parameter-independent part: the sources (steps with a nonzero drop and a positive LR)
 /// and the block tree over them.
@@ -24,12 +24,13 @@ pub(super) struct Sources {
     pub(super) root: usize,
 }
 
+/// A block of sources `lo..hi`; a leaf has no children ([`NONE`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Node {
-    pub(super) lo: usize,
-    pub(super) hi: usize,
-    pub(super) left: usize,
-    pub(super) right: usize,
+pub(crate) struct Node {
+    pub(crate) lo: usize,
+    pub(crate) hi: usize,
+    pub(crate) left: usize,
+    pub(crate) right: usize,
 }
 
 impl Sources {
@@ -68,8 +69,9 @@ impl Sources {
     }
 }
 
-/// Leaves first, parents after their children; returns the nodes and the root index.
-fn build_tree(m: usize) -> (Vec<Node>, usize) {
+/// The block tree over `m` sources in order: leaves of [`LEAF`] sources first, parents
+/// after their children; returns the nodes and the root index ([`NONE`] when `m = 0`).
+pub(crate) fn build_tree(m: usize) -> (Vec<Node>, usize) {
     let mut nodes = Vec::new();
     let mut level: Vec<usize> = (0..m.div_ceil(LEAF))
         .map(|i| {
