@@ -12,11 +12,14 @@ use common::Rng;
 use shared::laws::Law;
 use shared::laws::batch::{CriticalBatchLaw, McCandlishLaw, SuLaw};
 use shared::laws::chinchilla::ChinchillaLaw;
+use shared::laws::convex::ConvexLaw;
+use shared::laws::fsl::{FslConvention, FslLaw};
 use shared::laws::hyper::{PowerLawCLaw, PowerLawNDLaw};
 use shared::laws::kaplan::{KaplanNDLaw, KaplanNSLaw, KaplanPowerLaw};
 use shared::laws::momentum::{MomentumLaw, WarmupConvention};
 use shared::laws::multipower::{MplConvention, MultiPowerLaw};
 use shared::laws::power::SaturatingPowerLaw;
+use shared::laws::power_s1::PowerS1Law;
 use shared::schedule::{DecayShape, Schedule, WarmupRamp};
 
 /// Worst violation ratio of the tolerance above (<= 1 passes).
@@ -158,6 +161,73 @@ fn multipower_gradient() {
     }
 }
 
+#[test]
+fn fsl_gradient() {
+    let mut rng = Rng::new(21);
+    for i in 0..60 {
+        let s = random_lr_schedule(&mut rng, i);
+        let steps = random_steps(&mut rng, s.total() as usize);
+        let conv = if i % 2 == 0 {
+            FslConvention::Literal
+        } else {
+            FslConvention::AfterWarmup {
+                warmup: s.warmup() as usize,
+            }
+        };
+        let law = FslLaw::new(&s.to_array(), &steps, conv).unwrap();
+        let p = [
+            rng.range(2.0, 4.0),
+            rng.range(0.2, 1.0),
+            rng.range(50.0, 1000.0),
+            rng.range(0.0, 2.0),
+            rng.log_range(1.0, 1e4),
+            rng.range(0.2, 0.8),
+            rng.range(0.2, 1.5),
+        ];
+        assert!(check(&law, &p) <= 1.0, "{s} {p:?}");
+    }
+}
+
+#[test]
+fn convex_gradient() {
+    let mut rng = Rng::new(22);
+    for i in 0..60 {
+        let s = random_lr_schedule(&mut rng, i);
+        let steps = random_steps(&mut rng, s.total() as usize);
+        let law = ConvexLaw::new(&s.to_array(), &steps).unwrap();
+        let p = [
+            rng.range(0.5, 3.0),
+            rng.range(0.0, 5.0),
+            rng.range(0.0, 5.0),
+            -rng.log_range(1e-5, 1e-3),
+            rng.range(-1.0, 1.0),
+            rng.range(0.1, 3.0),
+            rng.range(1.0, 3.0),
+            rng.range(0.1, 3.0),
+        ];
+        assert!(check(&law, &p) <= 1.0, "{s} {p:?}");
+    }
+}
+
+#[test]
+fn power_s1_gradient() {
+    let mut rng = Rng::new(23);
+    for i in 0..30 {
+        let s = random_lr_schedule(&mut rng, i);
+        let steps = random_steps(&mut rng, s.total() as usize);
+        let conv = if i % 2 == 0 {
+            WarmupConvention::Literal
+        } else {
+            WarmupConvention::AtPeak {
+                warmup: s.warmup() as usize,
+            }
+        };
+        let law = PowerS1Law::new(&s.to_array(), &steps, conv).unwrap();
+        let p = [rng.range(1.0, 4.0), rng.range(0.1, 2.0), rng.range(0.1, 1.0)];
+        assert!(check(&law, &p) <= 1.0, "{s}");
+    }
+}
+
 fn log_uniform_vec(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<f64> {
     (0..n).map(|_| rng.log_range(lo, hi)).collect()
 }
@@ -275,4 +345,23 @@ fn dimension_errors_do_not_panic() {
         .predict(&[1.0, 1.0, 0.5, 10.0, -1.0, -0.5, f64::NAN])
         .unwrap();
     assert_eq!(out.len(), 3);
+    let lrs = [0.0, 1e-3, 5e-4, 1e-4];
+    assert!(FslLaw::new(&lrs, &[4], FslConvention::Literal).is_err());
+    assert!(FslLaw::new(&[1e-3, -1.0], &[1], FslConvention::Literal).is_err());
+    assert!(ConvexLaw::new(&lrs, &[4]).is_err());
+    assert!(ConvexLaw::new(&[f64::INFINITY, 1.0], &[1]).is_err());
+    assert!(PowerS1Law::new(&lrs, &[4], WarmupConvention::Literal).is_err());
+    let fsl = FslLaw::new(&lrs, &[1, 2, 3], FslConvention::Literal).unwrap();
+    for p in [
+        [1.0, 1.0, 10.0, 0.0, -1.0, 0.5, f64::NAN],
+        [1.0, 1.0, 10.0, 0.0, 0.0, 0.5, 0.0],
+    ] {
+        assert_eq!(fsl.predict(&p).unwrap().len(), 3);
+    }
+    let convex = ConvexLaw::new(&lrs, &[1, 2, 3]).unwrap();
+    let out = convex
+        .predict(&[1.0, f64::NAN, 1.0, 0.0, 800.0, 1.0, 1.0, -1.0])
+        .unwrap();
+    assert_eq!(out.len(), 3);
+    assert!(convex.eval(&[1.0; 7], &mut [0.0; 3], None).is_err());
 }

@@ -5,73 +5,7 @@ mod common;
 
 use shared::laws::Law;
 use shared::laws::multipower::{MplConvention, MultiPowerLaw};
-use shared::schedule::{DecayShape, Schedule, WarmupRamp};
-
-const PEAK: f64 = 3e-4;
-const END: f64 = 3e-5;
-const WARMUP: u64 = 2160;
-
-/// The authors' code builds its warmup with `np.linspace(0, peak, 2160)`.
-const RAMP: WarmupRamp = WarmupRamp::Linspace;
-
-/// The schedule of each curve, from the formulas in the data README.
-fn schedule_of(name: &str) -> Schedule {
-    let wsd = |shape| Schedule::Wsd {
-        peak: PEAK,
-        final_lr: END,
-        warmup: WARMUP,
-        ramp: RAMP,
-        total: 24000,
-        decay: None,
-        decay_start: Some(20000),
-        shape,
-    };
-    match name {
-        "constant_24000" => Schedule::Constant {
-            peak: PEAK,
-            warmup: WARMUP,
-            ramp: RAMP,
-            total: 24000,
-        },
-        "constant_72000" => Schedule::Constant {
-            peak: PEAK,
-            warmup: WARMUP,
-            ramp: RAMP,
-            total: 72000,
-        },
-        "cosine_24000" => Schedule::Cosine {
-            peak: PEAK,
-            final_lr: END,
-            warmup: WARMUP,
-            ramp: RAMP,
-            total: 24000,
-        },
-        "cosine_72000" => Schedule::Cosine {
-            peak: PEAK,
-            final_lr: END,
-            warmup: WARMUP,
-            ramp: RAMP,
-            total: 72000,
-        },
-        "wsd_20000_24000" => wsd(DecayShape::Geometric),
-        "wsdld_20000_24000" => wsd(DecayShape::Linear),
-        _ => {
-            let lr2: f64 = name
-                .trim_start_matches("wsdcon_")
-                .parse::<f64>()
-                .expect("wsdcon")
-                * 1e-5;
-            Schedule::TwoStage {
-                peak: PEAK,
-                warmup: WARMUP,
-                ramp: RAMP,
-                total: 16000,
-                switch: 8000,
-                lr2,
-            }
-        }
-    }
-}
+use common::mpl_schedule as schedule_of;
 
 struct Metrics {
     pred_e: f64,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use shared::laws::Law;
+use shared::schedule::{DecayShape, Schedule, WarmupRamp};
 
 /// Path of a file under the project's `shared/data` folder (outside the repo).
 pub fn data_path(rel: &str) -> String {
@@ -77,4 +78,87 @@ pub fn max_gradient_error(law: &dyn Law, params: &[f64], h: f64, floor: f64) -> 
         }
     }
     worst
+}
+
+const MPL_PEAK: f64 = 3e-4;
+const MPL_END: f64 = 3e-5;
+const MPL_WARMUP: u64 = 2160;
+
+/// The authors' code builds its warmup with `np.linspace(0, peak, 2160)`.
+const MPL_RAMP: WarmupRamp = WarmupRamp::Linspace;
+
+/// The schedule of each curve of `multipowerlaw/csv_*`, from the formulas in the data
+/// README.
+pub fn mpl_schedule(name: &str) -> Schedule {
+    let wsd = |shape| Schedule::Wsd {
+        peak: MPL_PEAK,
+        final_lr: MPL_END,
+        warmup: MPL_WARMUP,
+        ramp: MPL_RAMP,
+        total: 24000,
+        decay: None,
+        decay_start: Some(20000),
+        shape,
+    };
+    match name {
+        "constant_24000" => Schedule::Constant {
+            peak: MPL_PEAK,
+            warmup: MPL_WARMUP,
+            ramp: MPL_RAMP,
+            total: 24000,
+        },
+        "constant_72000" => Schedule::Constant {
+            peak: MPL_PEAK,
+            warmup: MPL_WARMUP,
+            ramp: MPL_RAMP,
+            total: 72000,
+        },
+        "cosine_24000" => Schedule::Cosine {
+            peak: MPL_PEAK,
+            final_lr: MPL_END,
+            warmup: MPL_WARMUP,
+            ramp: MPL_RAMP,
+            total: 24000,
+        },
+        "cosine_72000" => Schedule::Cosine {
+            peak: MPL_PEAK,
+            final_lr: MPL_END,
+            warmup: MPL_WARMUP,
+            ramp: MPL_RAMP,
+            total: 72000,
+        },
+        "wsd_20000_24000" => wsd(DecayShape::Geometric),
+        "wsdld_20000_24000" => wsd(DecayShape::Linear),
+        _ => {
+            let lr2: f64 = name
+                .trim_start_matches("wsdcon_")
+                .parse::<f64>()
+                .expect("wsdcon")
+                * 1e-5;
+            Schedule::TwoStage {
+                peak: MPL_PEAK,
+                warmup: MPL_WARMUP,
+                ramp: MPL_RAMP,
+                total: 16000,
+                switch: 8000,
+                lr2,
+            }
+        }
+    }
+}
+
+/// The logged `(steps, losses)` of a curve of `multipowerlaw/csv_{scale}` (steps inside
+/// the schedule's array only).
+pub fn mpl_curve(scale: &str, name: &str) -> (Vec<usize>, Vec<f64>) {
+    let (_, rows) = read_csv(&format!("multipowerlaw/csv_{scale}/{name}.csv"));
+    let total = mpl_schedule(name).total() as usize;
+    rows.iter()
+        .map(|r| {
+            (
+                r[0].parse::<usize>().expect("step"),
+                r[2].parse::<f64>().expect("loss"),
+            )
+        })
+        .filter(|&(s, _)| s < total)
+        .unzip()
 }
