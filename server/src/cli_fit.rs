@@ -15,7 +15,8 @@ use crate::ingest::{self, Limits, ParsedRun};
 
 #[derive(clap::Args, Debug)]
 pub struct FitArgs {
-    /// momentum, multipower, chinchilla, kaplan-n, kaplan-d, kaplan-nd, kaplan-ns, power.
+    /// Schedule laws: momentum, multipower, fsl, convex, power-s1; table laws: chinchilla,
+    /// kaplan-n, kaplan-d, kaplan-nd, kaplan-ns, power.
     #[arg(long)]
     pub law: String,
     /// Runs to fit (default: every run not held out).

@@ -251,7 +251,8 @@ pub struct FitReport {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FitRequest {
-    /// `momentum`, `multipower`, `chinchilla`, `kaplan-n`, `kaplan-d`, `kaplan-nd`, `kaplan-ns`, `power`.
+    /// Schedule laws (loss curves with LRs): `momentum`, `multipower`, `fsl`, `convex`,
+    /// `power-s1`; table laws: `chinchilla`, `kaplan-n`, `kaplan-d`, `kaplan-nd`, `kaplan-ns`, `power`.
     pub law: String,
     /// Runs to fit.
     pub runs: Vec<i64>,

@@ -4,8 +4,14 @@
 
 use crate::laws::Law;
 use crate::laws::LawError;
+use crate::laws::convex::ConvexLaw;
+use crate::laws::fsl::{FslConvention, FslLaw};
 use crate::laws::momentum::{MomentumLaw, WarmupConvention};
 use crate::laws::multipower::{MplConvention, MultiPowerLaw};
+use crate::laws::power_s1::PowerS1Law;
+
+/// The laws that predict a loss curve from a learning-rate schedule, by their API names.
+pub const SCHEDULE_LAWS: [&str; 5] = ["momentum", "multipower", "fsl", "convex", "power-s1"];
 
 /// Law settings as a fit report's `settings` JSON holds them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,7 +40,11 @@ pub fn warmup_len(lrs: &[f64]) -> usize {
         .unwrap_or(0)
 }
 
-/// The law instance of `law` (`momentum` or `multipower`) at `steps` of `lrs`.
+/// The law instance of `law` (one of [`SCHEDULE_LAWS`]) at `steps` of `lrs`. Conventions
+/// (`code` / `paper`): momentum and `power-s1` count warmup steps at the peak LR / take the
+/// ramp as given; multipower sums from step 1 / after warmup; fsl sums every LR change
+/// from step 1 / only after warmup (no released code: "code" is the formula on the whole LR
+/// array); convex takes the LRs as given under both (as the reference code does).
 pub fn schedule_law(
     law: &str,
     settings: CurveSettings,
@@ -63,6 +73,19 @@ pub fn schedule_law(
             steps,
             MplConvention::Paper { warmup },
         )?),
+        ("fsl", true) => Box::new(FslLaw::new(lrs, steps, FslConvention::Literal)?),
+        ("fsl", false) => Box::new(FslLaw::new(
+            lrs,
+            steps,
+            FslConvention::AfterWarmup { warmup },
+        )?),
+        ("convex", _) => Box::new(ConvexLaw::new(lrs, steps)?),
+        ("power-s1", true) => Box::new(PowerS1Law::new(
+            lrs,
+            steps,
+            WarmupConvention::AtPeak { warmup },
+        )?),
+        ("power-s1", false) => Box::new(PowerS1Law::new(lrs, steps, WarmupConvention::Literal)?),
         (other, _) => {
             return Err(LawError::Input(format!(
                 "{other} does not predict loss curves from a schedule"

@@ -121,7 +121,10 @@ fn the_fast_jacobian_is_the_direct_one_and_a_zero_lr_point_is_infinite() {
         let col_max = (0..n).map(|i| slow[i * np + j].abs()).fold(0.0, f64::max);
         for i in 0..n {
             let (a, b) = (fast[i * np + j], slow[i * np + j]);
-            assert!((a - b).abs() <= 1e-9 * col_max, "jac[{i}][{j}]: {a:e} vs {b:e}");
+            assert!(
+                (a - b).abs() <= 1e-9 * col_max,
+                "jac[{i}][{j}]: {a:e} vs {b:e}"
+            );
         }
     }
     let mut ends_at_zero = lrs.clone();

@@ -120,8 +120,14 @@ fn a_decay_lowers_the_loss_and_the_fast_jacobian_is_the_direct_one() {
     let flat = mpl_schedule("constant_24000").to_array();
     let (steps, _) = mpl_curve("25", "wsd_20000_24000");
     let conv = FslConvention::AfterWarmup { warmup: 2160 };
-    let wsd = FslLaw::new(&lrs, &steps, conv).unwrap().predict(&P).unwrap();
-    let constant = FslLaw::new(&flat, &steps, conv).unwrap().predict(&P).unwrap();
+    let wsd = FslLaw::new(&lrs, &steps, conv)
+        .unwrap()
+        .predict(&P)
+        .unwrap();
+    let constant = FslLaw::new(&flat, &steps, conv)
+        .unwrap()
+        .predict(&P)
+        .unwrap();
     for (i, &k) in steps.iter().enumerate() {
         if k <= 20000 {
             assert_eq!(wsd[i], constant[i], "step {k}");

@@ -223,7 +223,11 @@ fn power_s1_gradient() {
             }
         };
         let law = PowerS1Law::new(&s.to_array(), &steps, conv).unwrap();
-        let p = [rng.range(1.0, 4.0), rng.range(0.1, 2.0), rng.range(0.1, 1.0)];
+        let p = [
+            rng.range(1.0, 4.0),
+            rng.range(0.1, 2.0),
+            rng.range(0.1, 1.0),
+        ];
         assert!(check(&law, &p) <= 1.0, "{s}");
     }
 }

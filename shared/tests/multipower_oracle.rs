@@ -3,9 +3,9 @@
 
 mod common;
 
+use common::mpl_schedule as schedule_of;
 use shared::laws::Law;
 use shared::laws::multipower::{MplConvention, MultiPowerLaw};
-use common::mpl_schedule as schedule_of;
 
 struct Metrics {
     pred_e: f64,

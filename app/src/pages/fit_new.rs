@@ -19,7 +19,7 @@ enum Role {
     Holdout,
 }
 
-const LAWS: [(&str, &str); 6] = [
+const LAWS: [(&str, &str); 9] = [
     (
         "momentum",
         "momentum law (Tissue et al.): loss curve from the LR schedule",
@@ -27,6 +27,18 @@ const LAWS: [(&str, &str); 6] = [
     (
         "multipower",
         "multi-power law (Luo et al.): loss curve from the LR schedule",
+    ),
+    (
+        "fsl",
+        "functional scaling law (Li et al.): loss curve from the LR schedule",
+    ),
+    (
+        "convex",
+        "convex last-iterate bound (Schaipp et al.): loss curve from the LR schedule",
+    ),
+    (
+        "power-s1",
+        "power law in the LR area (baseline: no annealing term)",
     ),
     ("chinchilla", "Chinchilla L(N, D) on a table of runs"),
     ("kaplan-nd", "Kaplan L(N, D) on a table of runs"),

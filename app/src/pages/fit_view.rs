@@ -12,7 +12,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::api::{FitDetail, FitStatus, Progress, RunDetail, RunMetrics};
 use shared::display::{Table, interpolate};
-use shared::forecast::{CurveSettings, predict, schedule_law};
+use shared::forecast::{CurveSettings, SCHEDULE_LAWS, predict, schedule_law};
 use shared::schedule::{BeforeFirst, Schedule, reconstruct};
 
 use crate::api;
@@ -258,8 +258,7 @@ pub fn FitPage() -> impl IntoView {
                         let status = detail.summary.status;
                         let done = status == FitStatus::Done;
                         let ids = detail.request.all_runs();
-                        let schedule_law =
-                            matches!(detail.request.law.as_str(), "momentum" | "multipower");
+                        let schedule_law = SCHEDULE_LAWS.contains(&detail.request.law.as_str());
                         if let Some(p) = &detail.progress
                             && stage_seen
                                 .with_untracked(|s| s.as_ref().is_none_or(|s| s.0 != p.stage))
@@ -405,7 +404,7 @@ pub fn FitPage() -> impl IntoView {
             <Show when=move || fit.with(|f| f.as_ref().is_some_and(|f| f.request.law == "chinchilla" && f.summary.status == FitStatus::Done))>
                 <p class="panel"><A href=move || format!("/scaling?fit={}", id().unwrap_or_default())>"Compute-optimal plan from this fit"</A></p>
             </Show>
-            <Show when=move || fit.with(|f| f.as_ref().is_some_and(|f| matches!(f.request.law.as_str(), "momentum" | "multipower") && f.summary.status == FitStatus::Done))>
+            <Show when=move || fit.with(|f| f.as_ref().is_some_and(|f| SCHEDULE_LAWS.contains(&f.request.law.as_str()) && f.summary.status == FitStatus::Done))>
                 <p class="panel"><A href=move || format!("/forecast?fit={}", id().unwrap_or_default())>"Forecast other schedules with this fit"</A></p>
             </Show>
             <Show when=move || fit.with(|f| f.as_ref().and_then(|f| f.report_text.clone()).is_some())>

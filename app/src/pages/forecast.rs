@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 use shared::api::{FitDetail, RunDetail};
 use shared::display::Table;
-use shared::forecast::{CurveSettings, predict, schedule_law};
+use shared::forecast::{CurveSettings, SCHEDULE_LAWS, predict, schedule_law};
 use shared::schedule::Schedule;
 
 use crate::api;
@@ -154,7 +154,7 @@ fn default_candidates() -> Vec<Candidate> {
 pub fn ForecastPage() -> impl IntoView {
     let query = use_query_map();
     let error = RwSignal::new(None::<String>);
-    let (fits, fit_id) = super::choose_fit(&["momentum", "multipower"], error);
+    let (fits, fit_id) = super::choose_fit(&SCHEDULE_LAWS, error);
     let fit = RwSignal::new(None::<FitDetail>);
     let observed = RwSignal::new(Vec::<RunDetail>::new());
     let from_address: Vec<Candidate> = query
@@ -297,7 +297,7 @@ pub fn ForecastPage() -> impl IntoView {
                     <span class="meta">"Curves are computed in your browser as you type."</span>
                 </div>
                 <Show when=move || fits.with(Vec::is_empty) && fit_id.get().is_none()>
-                    <p class="empty">"No finished momentum or multi-power fit yet: run one on the Fit page."</p>
+                    <p class="empty">"No finished schedule-law fit (momentum, multi-power, FSL, convex bound, S1 power law) yet: run one on the Fit page."</p>
                 </Show>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>

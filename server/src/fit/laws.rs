@@ -1,6 +1,8 @@
 //! From runs to a [`Prepared`] fit of a named law: the law instances per run, the
 //! excluded points, the default start grid and the report's description of the law.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use shared::laws::chinchilla::ChinchillaLaw;
 use shared::laws::kaplan::{KaplanNDLaw, KaplanNSLaw, KaplanPowerLaw};
@@ -8,6 +10,7 @@ use shared::laws::multipower::MultiPowerLaw;
 use shared::laws::power::SaturatingPowerLaw;
 use shared::laws::{Law, ParamSpec};
 
+use super::curve_starts::{self, Scales};
 use super::prior::PriorTerm;
 use super::problem::{Block, Problem};
 use super::staged::Staged;
@@ -25,12 +28,18 @@ pub enum LawName {
     KaplanNd,
     KaplanNs,
     Power,
+    Fsl,
+    Convex,
+    PowerS1,
 }
 
 impl LawName {
-    pub const ALL: [LawName; 8] = [
+    pub const ALL: [LawName; 11] = [
         LawName::Momentum,
         LawName::Multipower,
+        LawName::Fsl,
+        LawName::Convex,
+        LawName::PowerS1,
         LawName::Chinchilla,
         LawName::KaplanN,
         LawName::KaplanD,
@@ -49,6 +58,9 @@ impl LawName {
             LawName::KaplanNd => "kaplan-nd",
             LawName::KaplanNs => "kaplan-ns",
             LawName::Power => "power",
+            LawName::Fsl => "fsl",
+            LawName::Convex => "convex",
+            LawName::PowerS1 => "power-s1",
         }
     }
 
@@ -67,7 +79,14 @@ impl LawName {
 
     /// Whether the law predicts a loss curve from a learning-rate schedule.
     pub fn is_schedule_law(self) -> bool {
-        matches!(self, LawName::Momentum | LawName::Multipower)
+        matches!(
+            self,
+            LawName::Momentum
+                | LawName::Multipower
+                | LawName::Fsl
+                | LawName::Convex
+                | LawName::PowerS1
+        )
     }
 
     pub fn form(self) -> &'static str {
@@ -86,6 +105,15 @@ impl LawName {
             LawName::KaplanNd => "L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D",
             LawName::KaplanNs => "L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S",
             LawName::Power => "L(x) = E + A x^-alpha",
+            LawName::Fsl => {
+                "L(k) = L0 + c1 T(k)^-s - c2 sum_(i<=k) (eta_(i-1) - eta_i) (c3 + T(i)^-s) [1 - (1 + c4 (T(k) - T(i)))^-gamma]; T = sum eta"
+            }
+            LawName::Convex => {
+                "L(T) = C + M Omega_T, Omega_T = D^2/(2 P_T) + sum_t eta_t^2 G_t^2/(2 P_T) + 1/2 sum_(k<T) eta_k/(P_T - P_k) (sum_(t>=k) eta_t^2 G_t^2)/(P_T - P_(k-1)); G_t = G1 exp(A1 t) + G2 t^A2 + B, P = sum eta"
+            }
+            LawName::PowerS1 => {
+                "L(s) = L0 + A S1(s)^-alpha; S1 = sum eta (the momentum law without C S2)"
+            }
         }
     }
 }
@@ -94,12 +122,15 @@ impl LawName {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Convention {
-    /// The authors' released code (reproduces published numbers): momentum law counts
-    /// warmup steps at the peak LR; the multi-power law sums from step 0, ramp included.
+    /// The authors' released code (reproduces published numbers): momentum law (and the
+    /// S1 power law) counts warmup steps at the peak LR; the multi-power law sums from
+    /// step 0, ramp included; the FSL (no released code) sums every LR change, ramp
+    /// included; the convex bound takes the LRs as given (its reference code).
     #[default]
     Code,
-    /// The papers' text: the literal warmup ramp (momentum law); sums after warmup
-    /// with S_W (multi-power law).
+    /// The papers' text: the literal warmup ramp (momentum law, S1 power law); sums after
+    /// warmup with S_W (multi-power law); LR changes after warmup only (FSL); the convex
+    /// bound as under `Code`.
     Paper,
 }
 
@@ -209,18 +240,33 @@ pub fn prepare_curves(
     }
     let specs = specs_of(&train)?;
     let (train, held) = (curve_problem(specs, train), curve_problem(specs, held));
-    let (starts, start_grid) = match law {
-        LawName::Multipower if min_loss.is_finite() => (
+    let scales = Scales::of(kept.iter().filter(|r| !holdout.contains(&r.name)));
+    let (mut bounds, mut fixed) = (BTreeMap::new(), BTreeMap::new());
+    let (starts, start_grid) = match (law, scales) {
+        (LawName::Multipower, _) if min_loss.is_finite() => (
             MultiPowerLaw::start_grid(min_loss),
             "multi-power-law authors' grid: alpha in {0.3, 0.5, 0.7}; L0, A, B solved by least squares for each (their grid over L0 (min loss +- 0.2), A {0.3, 0.6, 1}, B {100, 550, 1000} is kept only as the starts' source); C = 1, beta = gamma = 0.5".to_string(),
         ),
+        (LawName::Fsl, Some(sc)) => curve_starts::fsl_grid(&sc),
+        (LawName::Convex, Some(sc)) => {
+            bounds = curve_starts::convex_bounds(&sc);
+            fixed = curve_starts::convex_gauge();
+            curve_starts::convex_grid(&sc)
+        }
         _ => grid(specs),
     };
-    let (linear, staged) = match law {
-        LawName::Multipower => (vec![0, 1, 3], Some(multipower_plan())),
-        LawName::Momentum => (vec![0, 1, 3], None),
-        _ => (Vec::new(), None),
+    // Parameters that enter every prediction affinely.
+    let linear = match law {
+        LawName::Multipower | LawName::Momentum => vec![0, 1, 3],
+        LawName::Fsl => vec![0, 1, 2],
+        LawName::Convex => vec![6, 7],
+        LawName::PowerS1 => vec![0, 1],
+        _ => Vec::new(),
     };
+    let staged = (law == LawName::Multipower).then(multipower_plan);
+    // The newer laws' grids leave the linear parameters to least squares; the momentum law
+    // and its S1 baseline keep the authors' recipe (L-BFGS from the raw grid).
+    let solve_linear_starts = matches!(law, LawName::Fsl | LawName::Convex);
     let mut warnings = Vec::new();
     warn_peak_changes(&kept, holdout, &mut warnings);
     Ok(Prepared {
@@ -236,6 +282,9 @@ pub fn prepare_curves(
         warnings,
         linear,
         staged,
+        bounds,
+        fixed,
+        solve_linear_starts,
     })
 }
 
@@ -316,6 +365,9 @@ pub fn prepare_table(
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
+        bounds: BTreeMap::new(),
+        fixed: BTreeMap::new(),
+        solve_linear_starts: false,
     })
 }
 
@@ -492,7 +544,7 @@ fn exclude_curve_points(
     kept
 }
 
-/// Both schedule laws assume the peak LR of the fitted runs: say so when it changes.
+/// The schedule laws assume the peak LR of the fitted runs: say so when it changes.
 fn warn_peak_changes(runs: &[CurveRun], holdout: &[String], warnings: &mut Vec<String>) {
     let peak = |r: &CurveRun| r.lrs.iter().copied().fold(0.0, f64::max);
     let fitted: Vec<f64> = runs

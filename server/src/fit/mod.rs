@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod crossval;
+pub mod curve_starts;
 pub mod laws;
 mod metrics;
 pub mod objective;
@@ -50,6 +51,17 @@ pub struct Prepared {
     pub linear: Vec<usize>,
     /// The law's two-stage fit with a prior, when it has one (the multi-power law).
     pub staged: Option<staged::Staged>,
+    /// Default bounds that depend on the data (the convex bound's `C` <= lowest loss); the
+    /// user's bounds take precedence, then these, then the law's.
+    pub bounds: BTreeMap<String, [f64; 2]>,
+    /// Parameters held by default: a gauge the data cannot determine (the convex bound's
+    /// `D`, see `shared::laws::convex`); the user's fixed values take precedence.
+    pub fixed: BTreeMap<String, f64>,
+    /// Plain multi-start fits: solve the `linear` parameters by least squares at each start,
+    /// then run damped Gauss-Newton (not L-BFGS) from it, as stage one of a staged fit does,
+    /// screened (a few iterations from every start, the best continued: see
+    /// `optimize::screened_gauss_newton`); for the laws whose evaluation is costly.
+    pub solve_linear_starts: bool,
 }
 
 /// The user's choices for a fit (everything but the data and the law).
@@ -130,6 +142,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             let [lower, upper] = options
                 .bounds
                 .get(s.name)
+                .or(prepared.bounds.get(s.name))
                 .copied()
                 .unwrap_or([s.lower, s.upper]);
             Bound { lower, upper }
@@ -145,7 +158,13 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     }
     let fixed: Vec<Option<f64>> = specs
         .iter()
-        .map(|s| options.fixed.get(s.name).copied())
+        .map(|s| {
+            options
+                .fixed
+                .get(s.name)
+                .or(prepared.fixed.get(s.name))
+                .copied()
+        })
         .collect();
     let transform = Transform::new(bounds.clone(), fixed.clone());
     check_data(&prepared.train, transform.n_free())?;
@@ -153,6 +172,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let holdout = prepared.holdout;
     let staged_plan = prepared.staged;
     let linear = prepared.linear;
+    let solve_linear_starts = prepared.solve_linear_starts && !linear.is_empty();
     let mut problem = prepared.train;
     problem.objective = options.objective;
     problem.control = options.control.clone();
@@ -203,6 +223,29 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
                 .ok_or_else(|| FitError::Failed("no start reached a finite objective".into()))?;
             problem.prior = outcome.prior.clone();
             (vec![outcome.optimum.clone()], Some(outcome))
+        }
+        None if solve_linear_starts => {
+            let solved: Vec<Vec<f64>> = starts
+                .iter()
+                .map(|s| {
+                    optimize::solve_linear(&problem, &train, &transform, s, &linear)
+                        .map_or_else(|| s.clone(), |(solved, _)| solved)
+                })
+                .collect();
+            // Bootstrap refits start at the optimum: Gauss-Newton alone suits them too.
+            settings.local = optimize::Local::GaussNewton;
+            settings.polish_iters = STAGED_ITERS;
+            (
+                optimize::screened_gauss_newton(
+                    &problem,
+                    &train,
+                    &transform,
+                    &solved,
+                    (SCREEN_ITERS, SCREEN_LONG, SCREEN_KEEP),
+                    settings.threads,
+                ),
+                None,
+            )
         }
         None => (
             optimize::multi_start(&problem, &train, &transform, &starts, &settings),
@@ -277,7 +320,12 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let n = n_points as f64;
     let mut warnings = prepared.warnings;
     for p in &params {
-        if p.stderr_missing.as_deref() == Some("at a bound") {
+        // Also when the covariance is singular (then no standard error says so): a value
+        // clamped onto a bound (Gauss-Newton's steps are) or within 1e-9 of its range.
+        let near = |b: f64| b.is_finite() && (p.value - b).abs() <= 1e-9 * (p.upper - p.lower);
+        if p.stderr_missing.as_deref() == Some("at a bound")
+            || (!p.fixed && (near(p.lower) || near(p.upper)))
+        {
             warnings.push(format!(
                 "{} ended at a bound ({}); widen its bounds or fix it",
                 p.name, p.value
@@ -294,6 +342,11 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let optimizer = match &staged_outcome {
         Some(_) => format!(
             "two stages of damped Gauss-Newton (Levenberg-Marquardt with IRLS weights, at most {STAGED_ITERS} iterations each): the simplified law from least-squares starts, then the full law with a prior"
+        ),
+        None if solve_linear_starts => format!(
+            "at each start the linear parameters by least squares, then damped Gauss-Newton (Levenberg-Marquardt with IRLS weights): {SCREEN_ITERS} iterations from every start, then the best {SCREEN_KEEP} continued for up to {SCREEN_LONG} in stretches of {} until a stretch lowers the objective by less than {:e} (relative)",
+            optimize::STRETCH,
+            optimize::STRETCH_GAIN
         ),
         None => format!(
             "{}L-BFGS (argmin, More-Thuente, m = 10, max {} iterations) on bound-transformed parameters, then a damped Gauss-Newton (IRLS) polish",
@@ -349,6 +402,14 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
 
 /// Iteration cap of each Gauss-Newton run of a staged fit.
 const STAGED_ITERS: usize = 300;
+
+/// Screened Gauss-Newton (`Prepared::solve_linear_starts`): iterations from every start,
+/// and how many of the best are then continued for [`STAGED_ITERS`].
+const SCREEN_ITERS: usize = 30;
+const SCREEN_KEEP: usize = 2;
+/// Iteration cap of the continued runs: the FSL fit of the multi-power-law data creeps for
+/// about 950 iterations before `c3` reaches its bound.
+const SCREEN_LONG: usize = 1500;
 
 /// Ratio of profile to conditional sd above which a parameter is called weakly identified.
 const WEAK_RATIO: f64 = 10.0;

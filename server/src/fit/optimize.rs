@@ -418,6 +418,102 @@ pub fn multi_start(
     results
 }
 
+/// Gauss-Newton from every start, screened: `short` iterations from each (on `threads`
+/// threads), then the `keep` best continued for up to `long` more, in stretches of
+/// [`STRETCH`] iterations, until a stretch lowers the objective by less than
+/// [`STRETCH_GAIN`] (relative) or Gauss-Newton stops by itself (both count as converged).
+/// Laws with a flat ridge (the FSL's `c2 c3` toward `c3`'s bound, the convex bound's
+/// gradient-norm terms) make every run creep to its iteration cap by gains of rounding
+/// size; screening spends iterations only on the runs that matter, and the stretch rule
+/// stops a creep that no longer changes the fit. Returns all optima, the best first.
+pub fn screened_gauss_newton(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    starts: &[Vec<f64>],
+    (short, long, keep): (usize, usize, usize),
+    threads: usize,
+) -> Vec<Optimum> {
+    let run_all = |from: &[Optimum], each: &(dyn Fn(&Optimum) -> Optimum + Sync)| {
+        let threads = threads.max(1).min(from.len().max(1));
+        let chunk = from.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = from
+                .chunks(chunk)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|o| {
+                                let o = each(o);
+                                problem.control.advance();
+                                o
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect::<Vec<_>>()
+        })
+    };
+    problem
+        .control
+        .begin("starts", starts.len() + keep.min(starts.len()));
+    let seeds: Vec<Optimum> = starts
+        .iter()
+        .map(|s| Optimum {
+            start: Some(s.clone()),
+            params: s.clone(),
+            value: f64::NAN,
+            convergence: Convergence::MaxIterations,
+            evaluations: 0,
+        })
+        .collect();
+    let mut first = run_all(&seeds, &|o| {
+        gauss_newton(problem, counts, transform, &o.params, short)
+    });
+    first.sort_by(|a, b| a.value.total_cmp(&b.value));
+    let n_best = first
+        .iter()
+        .take(keep)
+        .filter(|o| o.value.is_finite())
+        .count();
+    let rest = first.split_off(n_best);
+    let continue_one = |o: &Optimum| -> Optimum {
+        let mut o = o.clone();
+        if o.convergence == Convergence::Converged {
+            return o;
+        }
+        let mut used = 0;
+        while used < long {
+            let next = gauss_newton(problem, counts, transform, &o.params, STRETCH);
+            used += STRETCH;
+            let gain = (o.value - next.value) / o.value.abs().max(f64::MIN_POSITIVE);
+            o.evaluations += next.evaluations;
+            o.params = next.params;
+            o.value = next.value;
+            o.convergence = next.convergence.clone();
+            if next.convergence == Convergence::Converged || gain <= STRETCH_GAIN {
+                o.convergence = Convergence::Converged;
+                break;
+            }
+        }
+        o
+    };
+    let mut out = run_all(&first, &continue_one);
+    out.extend(rest);
+    out.sort_by(|a, b| a.value.total_cmp(&b.value));
+    out
+}
+
+/// Iterations per stretch of [`screened_gauss_newton`]'s continuation.
+pub const STRETCH: usize = 10;
+/// Relative objective decrease below which a stretch ends the continuation.
+pub const STRETCH_GAIN: f64 = 1e-8;
+
 /// Solves the parameters `linear` (on which every prediction depends affinely, e.g.
 /// `L0`, `A`, `B` of the multi-power law) at the other parameters of `p`: one law
 /// evaluation with its Jacobian gives the prediction as an exact affine function of

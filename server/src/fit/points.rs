@@ -71,6 +71,9 @@ pub fn fit_points(
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
+        bounds: BTreeMap::new(),
+        fixed: BTreeMap::new(),
+        solve_linear_starts: false,
     };
     let options = FitOptions {
         objective: Objective {

@@ -220,13 +220,13 @@ impl FslLaw {
         jac: Option<&mut [f64]>,
     ) -> Result<(), LawError> {
         check_dims(self, params, out, jac.as_deref())?;
-        let (c3, c4, s, g) = (params[3], params[4], params[5], params[6]);
+        let (c3, c4, g) = (params[3], params[4], params[6]);
+        let t_pow = self.t_pow(params[5]);
         let aggs: Vec<Aggregates> = (0..self.z.len())
             .map(|p| {
                 let mut a = Aggregates::default();
                 for i in 0..self.count[p] {
-                    let (d, lt) = (self.d[i], self.ln_t[i]);
-                    let ts = (-s * lt).exp();
+                    let (d, lt, ts) = (self.d[i], self.ln_t[i], t_pow[i]);
                     let w = d * (c3 + ts);
                     let u = 1.0 + c4 * (self.z[p] - self.t[i]);
                     let lu = u.ln();
@@ -240,21 +240,23 @@ impl FslLaw {
                 a
             })
             .collect();
-        self.assemble(params, &aggs, out, jac);
+        self.assemble(params, &t_pow, &aggs, out, jac);
         Ok(())
     }
 
+    /// `T(i)^-s` of every change.
+    fn t_pow(&self, s: f64) -> Vec<f64> {
+        self.ln_t.iter().map(|&lt| (-s * lt).exp()).collect()
+    }
+
     /// The aggregates through the tree code (`c4 > 0`, `gamma > 0`, finite parameters).
-    fn fast_aggregates(&self, params: &[f64]) -> Vec<Aggregates> {
-        let (c3, c4, s, g) = (params[3], params[4], params[5], params[6]);
-        let w: Vec<[f64; 4]> = self
-            .d
-            .iter()
-            .zip(&self.ln_t)
-            .map(|(&d, &lt)| {
-                let ts = (-s * lt).exp();
-                let a = d * (c3 + ts);
-                [a, d, a, d * lt * ts]
+    fn fast_aggregates(&self, params: &[f64], ts: &[f64]) -> Vec<Aggregates> {
+        let (c3, c4, g) = (params[3], params[4], params[6]);
+        let w: Vec<[f64; 4]> = (0..self.d.len())
+            .map(|i| {
+                let (d, lt) = (self.d[i], self.ln_t[i]);
+                let a = d * (c3 + ts[i]);
+                [a, d, a, d * lt * ts[i]]
             })
             .collect();
         let kernel = Kernel {
@@ -285,6 +287,7 @@ impl FslLaw {
     fn assemble(
         &self,
         params: &[f64],
+        t_pow: &[f64],
         aggs: &[Aggregates],
         out: &mut [f64],
         mut jac: Option<&mut [f64]>,
@@ -296,7 +299,7 @@ impl FslLaw {
         let m = self.d.len();
         let (mut pd, mut pt, mut pl) = (vec![0.0; m + 1], vec![0.0; m + 1], vec![0.0; m + 1]);
         for i in 0..m {
-            let ts = (-s * self.ln_t[i]).exp();
+            let ts = t_pow[i];
             pd[i + 1] = pd[i] + self.d[i];
             pt[i + 1] = pt[i] + self.d[i] * ts;
             pl[i + 1] = pl[i] + self.d[i] * self.ln_t[i] * ts;
@@ -345,8 +348,9 @@ impl Law for FslLaw {
         if !fast_ok || self.tree.len() == 0 {
             return self.eval_naive(params, out, jac);
         }
-        let aggs = self.fast_aggregates(params);
-        self.assemble(params, &aggs, out, jac);
+        let t_pow = self.t_pow(params[5]);
+        let aggs = self.fast_aggregates(params, &t_pow);
+        self.assemble(params, &t_pow, &aggs, out, jac);
         Ok(())
     }
 }

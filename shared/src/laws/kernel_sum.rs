@@ -23,7 +23,7 @@
 
 use std::sync::Mutex;
 
-use super::multipower::batch_math::{self, Plain};
+use super::multipower::batch_math::{self, MulAdd, Plain};
 use super::multipower::fast::{BUCKETS, J_MAX, LEAF, truncation_table};
 use super::multipower::moments::{Moments, Row, SETS, leaf_moments, shift_moments};
 use super::multipower::sources::{NONE, Node, build_tree};
@@ -127,7 +127,9 @@ impl KernelTree {
     }
 
     /// The sums at targets `z[i]` over their first `count[i]` sources, for weights `w`
-    /// (one row per source).
+    /// (one row per source). On x86-64 with AVX2 and FMA the whole evaluation is compiled a
+    /// second time for them and picked at run time, as the multi-power law's is (results
+    /// differ by rounding only).
     pub(crate) fn sums(
         &self,
         w: &[Row],
@@ -141,12 +143,44 @@ impl KernelTree {
             Ok(m) => m,
             Err(_) => &mut fresh,
         };
-        self.prepare(w, moments);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { self.sums_avx2_fma(w, kernel, z, count, moments) };
+        }
+        self.sums_body::<Plain>(w, kernel, z, count, moments)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn sums_avx2_fma(
+        &self,
+        w: &[Row],
+        kernel: &Kernel,
+        z: &[f64],
+        count: &[usize],
+        moments: &mut Vec<Moments>,
+    ) -> Vec<KernelSums> {
+        self.sums_body::<batch_math::Fused>(w, kernel, z, count, moments)
+    }
+
+    #[inline(always)]
+    fn sums_body<M: MulAdd>(
+        &self,
+        w: &[Row],
+        kernel: &Kernel,
+        z: &[f64],
+        count: &[usize],
+        moments: &mut Vec<Moments>,
+    ) -> Vec<KernelSums> {
+        self.prepare::<M>(w, moments);
         let walk = Walk::new(self, w, moments, kernel, z, count);
-        z.iter()
-            .zip(count)
-            .map(|(&zi, &ci)| walk.at(zi, ci))
-            .collect()
+        // A plain loop, not an iterator closure: closures would not inherit the target features.
+        let mut out = Vec::with_capacity(z.len());
+        for i in 0..z.len() {
+            out.push(walk.at::<M>(z[i], count[i]));
+        }
+        out
     }
 
     /// The direct sums (reference for tests; O(count) per target).
@@ -179,7 +213,8 @@ impl KernelTree {
     }
 
     /// Leaf moments of `w`, then their shifts up the tree (children precede parents).
-    fn prepare(&self, w: &[Row], moments: &mut Vec<Moments>) {
+    #[inline(always)]
+    fn prepare<M: MulAdd>(&self, w: &[Row], moments: &mut Vec<Moments>) {
         moments.clear();
         moments.resize(self.nodes.len(), [[0.0; SETS]; J_MAX]);
         let mut inv_fact = [1.0; J_MAX];
@@ -190,7 +225,7 @@ impl KernelTree {
             if node.left == NONE {
                 let mut wl = [[0.0; SETS]; LEAF];
                 wl[..node.hi - node.lo].copy_from_slice(&w[node.lo..node.hi]);
-                moments[id] = leaf_moments::<Plain>(
+                moments[id] = leaf_moments::<M>(
                     &wl,
                     &self.y[node.lo..node.hi],
                     self.center[id],
@@ -200,7 +235,7 @@ impl KernelTree {
             } else {
                 let mut out = [[0.0; SETS]; J_MAX];
                 for child in [node.left, node.right] {
-                    shift_moments::<Plain>(
+                    shift_moments::<M>(
                         &mut out,
                         &moments[child],
                         self.radius[child],
@@ -283,7 +318,8 @@ impl<'a> Walk<'a> {
 
     /// The sums at target `z` over its first `count` sources: blocks whose truncation bound
     /// holds through their moments, the rest split or summed exactly.
-    fn at(&self, z: f64, count: usize) -> KernelSums {
+    #[inline(always)]
+    fn at<M: MulAdd>(&self, z: f64, count: usize) -> KernelSums {
         let mut out = KernelSums::default();
         let tree = self.tree;
         if tree.root == NONE || count == 0 {
@@ -305,13 +341,13 @@ impl<'a> Walk<'a> {
                 if dist > 0.0 && rho < 1.0 {
                     let terms = self.jneed[((rho * BUCKETS as f64) as usize).min(BUCKETS - 1)];
                     if terms <= J_MAX {
-                        self.far(id, dist, rho, terms, &mut out);
+                        self.far::<M>(id, dist, rho, terms, &mut out);
                         continue;
                     }
                 }
             }
             if node.left == NONE || top + 2 > stack.len() {
-                self.exact(node.lo, node.hi.min(count), z, &mut out);
+                self.exact::<M>(node.lo, node.hi.min(count), z, &mut out);
             } else {
                 stack[top] = node.right;
                 stack[top + 1] = node.left;
@@ -322,21 +358,35 @@ impl<'a> Walk<'a> {
     }
 
     /// Block `id` through its first `terms` moments at distance `dist` (`rho = r / dist`).
-    fn far(&self, id: usize, dist: f64, rho: f64, terms: usize, out: &mut KernelSums) {
+    #[inline(always)]
+    fn far<M: MulAdd>(&self, id: usize, dist: f64, rho: f64, terms: usize, out: &mut KernelSums) {
         let m = &self.moments[id];
         let mut acc: Row = [0.0; SETS];
         let (mut sh, mut p) = (0.0, 1.0);
         for (j, mj) in m.iter().enumerate().take(terms) {
-            for l in 0..SETS {
-                acc[l] += self.coef[j][l] * p * mj[l];
-            }
-            sh += self.ah[j] * p * mj[0];
+            let c = &self.coef[j];
+            acc = [
+                M::mul_add(c[0] * p, mj[0], acc[0]),
+                M::mul_add(c[1] * p, mj[1], acc[1]),
+                M::mul_add(c[2] * p, mj[2], acc[2]),
+                M::mul_add(c[3] * p, mj[3], acc[3]),
+            ];
+            sh = M::mul_add(self.ah[j] * p, mj[0], sh);
             p *= rho;
         }
         let ln_d = dist.ln();
-        let dk = (-self.kernel.kappa * ln_d).exp();
+        // D^-kappa; exactly 1/D for the Cauchy kernel.
+        let dk = if self.kernel.kappa == 1.0 {
+            1.0 / dist
+        } else {
+            (-self.kernel.kappa * ln_d).exp()
+        };
         for l in 0..SETS {
-            let scale = if self.kernel.plus_one[l] { dk / dist } else { dk };
+            let scale = if self.kernel.plus_one[l] {
+                dk / dist
+            } else {
+                dk
+            };
             out.s[l] += scale * acc[l];
         }
         if self.kernel.log {
@@ -345,7 +395,8 @@ impl<'a> Walk<'a> {
     }
 
     /// Exact sum over sources `lo..hi`, a leaf-sized chunk at a time with batched `ln`/`exp`.
-    fn exact(&self, lo: usize, hi: usize, z: f64, out: &mut KernelSums) {
+    #[inline(always)]
+    fn exact<M: MulAdd>(&self, lo: usize, hi: usize, z: f64, out: &mut KernelSums) {
         let (kappa, shift) = (self.kernel.kappa, self.kernel.shift);
         let mut start = lo;
         while start < hi {
@@ -355,12 +406,28 @@ impl<'a> Walk<'a> {
             for (di, &y) in d.iter_mut().zip(&self.tree.y[start..end]) {
                 *di = (z - y) + shift;
             }
+            if kappa == 1.0 && !self.kernel.log {
+                // The Cauchy kernel needs no logarithms.
+                for i in 0..n {
+                    let (wk, inv) = (&self.w[start + i], 1.0 / d[i]);
+                    for l in 0..SETS {
+                        let pl = if self.kernel.plus_one[l] {
+                            inv * inv
+                        } else {
+                            inv
+                        };
+                        out.s[l] = M::mul_add(wk[l], pl, out.s[l]);
+                    }
+                }
+                start = end;
+                continue;
+            }
             let mut ln_d = d;
             let mut pk = [0.0; LEAF];
             // The batched routines need normal positive D and |kappa ln D| <= 708.
             let batched = d[..n].iter().all(|&v| v.is_normal() && v > 0.0);
             if batched {
-                batch_math::ln_all::<Plain, LEAF>(&mut ln_d);
+                batch_math::ln_all::<M, LEAF>(&mut ln_d);
             } else {
                 for v in &mut ln_d[..n] {
                     *v = v.ln();
@@ -370,7 +437,7 @@ impl<'a> Walk<'a> {
                 pk[i] = -kappa * ln_d[i];
             }
             if batched && pk.iter().all(|v| v.abs() <= batch_math::EXP_RANGE) {
-                batch_math::exp_all::<Plain, LEAF>(&mut pk);
+                batch_math::exp_all::<M, LEAF>(&mut pk);
             } else {
                 for v in &mut pk[..n] {
                     *v = v.exp();
