@@ -123,6 +123,11 @@ fn fsl_forecasts_unseen_schedules() {
 }
 
 #[test]
+fn s1_power_law_baseline_forecasts_unseen_schedules() {
+    check("power-s1");
+}
+
+#[test]
 fn convex_bound_forecasts_unseen_schedules() {
     let (convex, baseline) = (check("convex"), check("power-s1"));
     assert!(

@@ -156,6 +156,49 @@ mod tests {
     }
 
     #[test]
+    fn every_schedule_law_forecasts_under_both_conventions() {
+        // Magnitudes of fits to the multi-power-law data's 25M runs.
+        let params: [(&str, &[f64]); 5] = [
+            ("momentum", &[3.25, 0.54, 0.83, 0.39]),
+            ("multipower", &[3.04, 0.52, 0.51, 364.0, 2.07, 0.58, 0.64]),
+            ("fsl", &[3.01, 0.54, 0.49, 1000.0, 785.0, 0.5, 0.25]),
+            ("convex", &[1.0, 18.7, 1.5, -7.5e-5, 0.14, 0.0, 3.24, 0.43]),
+            ("power-s1", &[3.27, 0.52, 0.98]),
+        ];
+        let steps: Vec<usize> = (2200..24_000).step_by(200).collect();
+        let lrs = |spec: &str| spec.parse::<Schedule>().unwrap().to_array_len(24_000);
+        let constant = lrs("constant:peak=3e-4,warmup=2160,total=24000");
+        let wsd = lrs("wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt");
+        for (law, p) in params {
+            assert!(SCHEDULE_LAWS.contains(&law));
+            for convention in ["code", "paper"] {
+                let settings =
+                    CurveSettings::from_json(&serde_json::json!({"convention": convention}));
+                let curve = |lrs: &[f64]| {
+                    schedule_law(law, settings, lrs, &steps)
+                        .unwrap()
+                        .predict(p)
+                        .unwrap()
+                };
+                let (c, w) = (curve(&constant), curve(&wsd));
+                assert!(
+                    c.iter()
+                        .chain(&w)
+                        .all(|v| v.is_finite() && *v > 2.0 && *v < 5.0),
+                    "{law}"
+                );
+                // The cooldown helps every law but the area-only baseline, which it hurts.
+                let (end_c, end_w) = (c[c.len() - 1], w[w.len() - 1]);
+                if law == "power-s1" {
+                    assert!(end_w > end_c, "{law} {convention}");
+                } else {
+                    assert!(end_w < end_c, "{law} {convention}: {end_w} vs {end_c}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn band_brackets_the_samples_and_bad_laws_are_errors() {
         let lrs = vec![1e-3; 1000];
         let steps = vec![10, 500, 999];
