@@ -232,8 +232,9 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
                         .map_or_else(|| s.clone(), |(solved, _)| solved)
                 })
                 .collect();
-            // Bootstrap refits start at the optimum: Gauss-Newton alone suits them too.
-            settings.local = optimize::Local::GaussNewton;
+            // Bootstrap refits start at the optimum: the same stretches suit them, capped
+            // like a staged fit's (a refit can creep along the ridge for long).
+            settings.local = optimize::Local::GaussNewtonStretched;
             settings.polish_iters = STAGED_ITERS;
             (
                 optimize::screened_gauss_newton(
@@ -404,7 +405,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
 const STAGED_ITERS: usize = 300;
 
 /// Screened Gauss-Newton (`Prepared::solve_linear_starts`): iterations from every start,
-/// and how many of the best are then continued for [`STAGED_ITERS`].
+/// and how many of the best are then continued for up to [`SCREEN_LONG`].
 const SCREEN_ITERS: usize = 30;
 const SCREEN_KEEP: usize = 2;
 /// Iteration cap of the continued runs: the FSL fit of the multi-power-law data creeps for

@@ -55,6 +55,10 @@ pub enum Local {
     /// Gauss-Newton (IRLS) alone: few evaluations for least-squares-like objectives
     /// started near the optimum (the bootstrap of a staged fit).
     GaussNewton,
+    /// Gauss-Newton in stretches that stop once one no longer pays
+    /// ([`gauss_newton_stretched`]): for laws with a flat ridge (the bootstrap of a
+    /// screened fit).
+    GaussNewtonStretched,
 }
 
 impl Default for Settings {
@@ -139,8 +143,18 @@ pub fn minimise(
     start: &[f64],
     settings: &Settings,
 ) -> Optimum {
-    if settings.local == Local::GaussNewton {
-        return gauss_newton(problem, counts, transform, start, settings.polish_iters);
+    match settings.local {
+        Local::GaussNewton => {
+            return gauss_newton(problem, counts, transform, start, settings.polish_iters);
+        }
+        Local::GaussNewtonStretched => {
+            let first = gauss_newton(problem, counts, transform, start, STRETCH);
+            let mut o =
+                gauss_newton_stretched(problem, counts, transform, first, settings.polish_iters);
+            o.start = Some(start.to_vec());
+            return o;
+        }
+        Local::Lbfgs => {}
     }
     let free = FreeProblem::new(problem, counts, transform);
     let u0 = transform.to_free(start);
@@ -482,34 +496,45 @@ pub fn screened_gauss_newton(
         .filter(|o| o.value.is_finite())
         .count();
     let rest = first.split_off(n_best);
-    let continue_one = |o: &Optimum| -> Optimum {
-        let mut o = o.clone();
-        if o.convergence == Convergence::Converged {
-            return o;
-        }
-        let mut used = 0;
-        while used < long {
-            let next = gauss_newton(problem, counts, transform, &o.params, STRETCH);
-            used += STRETCH;
-            let gain = (o.value - next.value) / o.value.abs().max(f64::MIN_POSITIVE);
-            o.evaluations += next.evaluations;
-            o.params = next.params;
-            o.value = next.value;
-            o.convergence = next.convergence.clone();
-            if next.convergence == Convergence::Converged || gain <= STRETCH_GAIN {
-                o.convergence = Convergence::Converged;
-                break;
-            }
-        }
-        o
-    };
+    let continue_one =
+        |o: &Optimum| gauss_newton_stretched(problem, counts, transform, o.clone(), long);
     let mut out = run_all(&first, &continue_one);
     out.extend(rest);
     out.sort_by(|a, b| a.value.total_cmp(&b.value));
     out
 }
 
-/// Iterations per stretch of [`screened_gauss_newton`]'s continuation.
+/// Continues Gauss-Newton from optimum `o` for up to `long` iterations in stretches of
+/// [`STRETCH`], until one lowers the objective by less than [`STRETCH_GAIN`] (relative) or
+/// stops by itself (both: converged); evaluations add up.
+pub fn gauss_newton_stretched(
+    problem: &Problem,
+    counts: &[f64],
+    transform: &Transform,
+    mut o: Optimum,
+    long: usize,
+) -> Optimum {
+    if o.convergence == Convergence::Converged {
+        return o;
+    }
+    let mut used = 0;
+    while used < long {
+        let next = gauss_newton(problem, counts, transform, &o.params, STRETCH);
+        used += STRETCH;
+        let gain = (o.value - next.value) / o.value.abs().max(f64::MIN_POSITIVE);
+        o.evaluations += next.evaluations;
+        o.params = next.params;
+        o.value = next.value;
+        o.convergence = next.convergence.clone();
+        if next.convergence == Convergence::Converged || gain <= STRETCH_GAIN {
+            o.convergence = Convergence::Converged;
+            break;
+        }
+    }
+    o
+}
+
+/// Iterations per stretch of [`gauss_newton_stretched`].
 pub const STRETCH: usize = 10;
 /// Relative objective decrease below which a stretch ends the continuation.
 pub const STRETCH_GAIN: f64 = 1e-8;

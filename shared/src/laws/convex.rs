@@ -224,17 +224,6 @@ impl ConvexLaw {
         self
     }
 
-    /// `Omega` at the evaluation points for the gradient-norm parameters of `params`.
-    pub fn omega(&self, params: &[f64]) -> Result<Vec<f64>, LawError> {
-        let mut out = vec![0.0; self.z.len()];
-        let mut p = params.to_vec();
-        if p.len() == 8 {
-            (p[6], p[7]) = (0.0, 1.0);
-        }
-        self.eval(&p, &mut out, None)?;
-        Ok(out)
-    }
-
     /// The direct O(n T) evaluation of the single-sum form (reference for tests).
     pub fn eval_naive(
         &self,
