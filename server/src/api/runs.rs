@@ -319,7 +319,7 @@ async fn upload_points(
     let run = ingest::from_points(&file, upload, &state.config.limits)?;
     let runs = state
         .store
-        .add_upload(file, "json-points".into(), bytes.to_vec(), vec![run])
+        .add_upload(file, "json-points".into(), bytes, vec![run])
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -356,7 +356,7 @@ async fn get_run(
 /// The files of a multipart body, and the optional `mapping` field (JSON of
 /// [`Mapping`]) that overrides the detected column roles for all of them.
 struct UploadForm {
-    files: Vec<(String, Vec<u8>)>,
+    files: Vec<(String, Bytes)>,
     mapping: Mapping,
 }
 
@@ -389,7 +389,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
             .unwrap_or("upload")
             .to_string();
         let bytes = field.bytes().await.map_err(multipart_error)?;
-        form.files.push((name, bytes.to_vec()));
+        form.files.push((name, bytes));
     }
     if form.files.is_empty() {
         return Err(ApiError::bad_request(
@@ -403,7 +403,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
 async fn read_files(
     state: &AppState,
     form: UploadForm,
-) -> Result<Vec<(String, Vec<u8>, Result<ParsedFile, IngestError>)>, ApiError> {
+) -> Result<Vec<(String, Bytes, Result<ParsedFile, IngestError>)>, ApiError> {
     let limits = state.config.limits.clone();
     tokio::task::spawn_blocking(move || {
         form.files
@@ -462,15 +462,12 @@ async fn upload_files(
     let form = read_form(multipart, state.config.max_upload_bytes).await?;
     let parsed = read_files(&state, form).await?;
 
+    // A refusal stores nothing: the user still has the file, and a server that kept
+    // every refused body could be filled by refusals.
     if let Some(pos) = parsed.iter().position(|(_, _, r)| r.is_err()) {
         let mut parsed = parsed;
-        let (name, bytes, result) = parsed.swap_remove(pos);
-        let err = result.expect_err("position found an error");
-        state
-            .store
-            .add_rejected_upload(name, bytes, err.to_string())
-            .await?;
-        return Err(err.into());
+        let (_, _, result) = parsed.swap_remove(pos);
+        return Err(result.expect_err("position found an error").into());
     }
     let mut response = UploadResponse {
         runs: Vec::new(),

@@ -70,6 +70,8 @@ pub struct Limits {
     pub max_files: usize,
     /// Bytes of a JSON document that is parsed whole (JSON lines and CSV stream instead).
     pub max_json_bytes: usize,
+    /// Columns of a table (a W&B chart export has three per run).
+    pub max_columns: usize,
 }
 
 impl Default for Limits {
@@ -81,6 +83,7 @@ impl Default for Limits {
             max_line_bytes: 1024 * 1024,
             max_files: 1_000,
             max_json_bytes: 64 * 1024 * 1024,
+            max_columns: 10_000,
         }
     }
 }
