@@ -162,8 +162,9 @@ pub struct ServeArgs {
     /// Load the demo runs of this folder when the database has no runs.
     #[arg(long)]
     pub demo: Option<PathBuf>,
-    /// Largest upload accepted, in MiB.
-    #[arg(long, default_value_t = 256)]
+    /// Largest upload accepted, in MiB. Uploads share a memory budget of this size (one
+    /// maximum-size upload is read at a time; the server's peak memory is about 4x it).
+    #[arg(long, default_value_t = 128)]
     pub max_upload_mib: usize,
 }
 

@@ -273,3 +273,25 @@ async fn ids_are_never_reused() {
     let (status, _, _) = send(&app.router, get(&format!("/api/fits/{fit_a}"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A text file that is one enormous line is refused at its first `max_line_bytes`, while
+/// it streams in (it used to be received whole and copied, 1.78 GB for 200 MB).
+#[tokio::test]
+async fn a_one_line_upload_is_refused_as_it_streams() {
+    let app = TestApp::new(Config::default());
+    let mut line = b"step,loss,".to_vec();
+    line.resize(3 * 1024 * 1024, b'x');
+    let (status, headers, body) =
+        send(&app.router, multipart("/api/runs", &[("one.csv", line)], None)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (code, message) = error_of(status, &headers, &body);
+    assert_eq!(code, "file_too_large");
+    assert!(message.contains("one.csv, line 1") && message.contains("max_line_bytes"), "{message}");
+    // A JSON document may be one long line: it is not refused for that.
+    let mut doc = br#"{"log_history": [{"step": 1, "loss": 3.0, "note": ""#.to_vec();
+    doc.resize(2 * 1024 * 1024, b'x');
+    doc.extend_from_slice(br#""}, {"step": 2, "loss": 2.9}]}"#);
+    let (status, _, body) =
+        send(&app.router, multipart("/api/runs", &[("trainer_state.json", doc)], None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+}

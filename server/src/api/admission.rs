@@ -26,6 +26,9 @@ use super::{ApiError, AppState};
 /// The body limit of every route that is not an upload (axum's default, made explicit).
 pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// Longest time spent reading (and dropping) the body of an upload refused as busy.
+const DISCARD_TIME: Duration = Duration::from_secs(10);
+
 /// Seconds a client refused for load is told to wait before trying again.
 const RETRY_AFTER_SECONDS: u64 = 5;
 
@@ -86,11 +89,32 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
             .await
         {
             Ok(Ok(permit)) => permit,
-            _ => return busy(budget.wait),
+            _ => {
+                discard_body(request, limit).await;
+                return busy(budget.wait);
+            }
         };
     let response = next.run(request).await;
     drop(permit);
     response
+}
+
+/// Reads a refused upload's body to its end without keeping it (bounded in bytes and
+/// time), so that a client that sends its whole body before reading the answer (no
+/// `Expect: 100-continue`) sees the 503 instead of a broken connection.
+async fn discard_body(request: Request, limit: usize) {
+    use futures_util::StreamExt;
+    let mut body = request.into_body().into_data_stream();
+    let drain = async {
+        let mut read = 0;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len();
+            if read > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
 }
 
 fn too_large(length: u64, limit: usize, upload: bool) -> ApiError {

@@ -51,7 +51,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_upload_bytes: 256 * 1024 * 1024,
+            max_upload_bytes: 128 * 1024 * 1024,
             limits: Limits::default(),
             dist: None,
             token: None,

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, AppState};
-use crate::ingest::{self, IngestError, ParsedFile, ParsedRun, report};
+use crate::ingest::{self, IngestError, LineGuard, ParsedFile, ParsedRun, report};
 use crate::isolated;
 use crate::store::{RunDeletion, RunFilter, RunReplacement};
 
@@ -360,7 +360,11 @@ struct UploadForm {
     mapping: Mapping,
 }
 
-async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm, ApiError> {
+async fn read_form(
+    mut multipart: Multipart,
+    limit: usize,
+    limits: &ingest::Limits,
+) -> Result<UploadForm, ApiError> {
     let multipart_error = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(limit)
@@ -375,7 +379,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
         files: Vec::new(),
         mapping: Mapping::default(),
     };
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("mapping") && field.file_name().is_none() {
             let text = field.text().await.map_err(multipart_error)?;
             form.mapping = serde_json::from_str(&text).map_err(|e| {
@@ -388,8 +392,22 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
             .or(field.name())
             .unwrap_or("upload")
             .to_string();
-        let bytes = field.bytes().await.map_err(multipart_error)?;
-        form.files.push((name, bytes));
+        // Chunk by chunk, so that a text file's over-long line is refused as it arrives.
+        let mut bytes = Vec::new();
+        let mut lines = LineGuard::new(limits.max_line_bytes);
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if let Some(line) = lines.feed(&chunk) {
+                return Err(IngestError::too_large(
+                    &name,
+                    "max_line_bytes",
+                    format!("a line longer than {} bytes", limits.max_line_bytes),
+                )
+                .with_line(line)
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        form.files.push((name, Bytes::from(bytes)));
     }
     if form.files.is_empty() {
         return Err(ApiError::bad_request(
@@ -442,7 +460,7 @@ async fn preview(
     State(state): State<AppState>,
     multipart: Multipart,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let form = read_form(multipart, state.config.max_upload_bytes).await?;
+    let form = read_form(multipart, state.config.max_upload_bytes, &state.config.limits).await?;
     let files = read_files(&state, form).await?;
     Ok(Json(IngestReport {
         files: files
@@ -459,7 +477,7 @@ async fn upload_files(
     State(state): State<AppState>,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
-    let form = read_form(multipart, state.config.max_upload_bytes).await?;
+    let form = read_form(multipart, state.config.max_upload_bytes, &state.config.limits).await?;
     let parsed = read_files(&state, form).await?;
 
     // A refusal stores nothing: the user still has the file, and a server that kept
