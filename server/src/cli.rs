@@ -153,7 +153,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CURVECAST_DB")]
     pub db: Option<PathBuf>,
     /// Access token: every `/api/*` request then needs `Authorization: Bearer TOKEN`.
-    /// Required when `--addr` is not a loopback address.
+    /// Required, of at least 16 characters, when `--addr` is not a loopback address.
     #[arg(long, env = "CURVECAST_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Folder of the built web app (made by `cargo xtask dist`).
@@ -162,10 +162,15 @@ pub struct ServeArgs {
     /// Load the demo runs of this folder when the database has no runs.
     #[arg(long)]
     pub demo: Option<PathBuf>,
-    /// Largest upload accepted, in MiB.
-    #[arg(long, default_value_t = 256)]
+    /// Largest upload accepted, in MiB. Uploads share a memory budget of this size (one
+    /// maximum-size upload is read at a time; the server's peak memory is about 4x it).
+    #[arg(long, default_value_t = 128)]
     pub max_upload_mib: usize,
 }
+
+/// The shortest access token accepted when the server listens beyond loopback: short
+/// tokens can be guessed by a client that tries many.
+const MIN_TOKEN_CHARS: usize = 16;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -229,11 +234,19 @@ pub fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let token = args.token.clone().filter(|t| !t.is_empty());
-    if !args.addr.ip().is_loopback() && token.is_none() {
-        anyhow::bail!(
-            "refusing to listen on {} without an access token: set --token or CURVECAST_TOKEN, or bind 127.0.0.1",
-            args.addr
-        );
+    if !args.addr.ip().is_loopback() {
+        match &token {
+            None => anyhow::bail!(
+                "refusing to listen on {} without an access token: set --token or CURVECAST_TOKEN (at least {MIN_TOKEN_CHARS} characters, e.g. from `openssl rand -hex 16`), or bind 127.0.0.1",
+                args.addr
+            ),
+            Some(t) if t.chars().count() < MIN_TOKEN_CHARS => anyhow::bail!(
+                "refusing to listen on {} with a token of {} characters: off loopback a token needs at least {MIN_TOKEN_CHARS} (e.g. from `openssl rand -hex 16`)",
+                args.addr,
+                t.chars().count()
+            ),
+            Some(_) => {}
+        }
     }
     let db = args.db.clone().unwrap_or_else(|| {
         std::env::var("DATABASE_URL")

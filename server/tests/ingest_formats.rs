@@ -437,6 +437,18 @@ fn errors_say_what_and_where() {
         "max_runs",
     );
     check_err(
+        "a.csv",
+        b"step,loss,a,b\n1,3,4,5\n",
+        &none,
+        &Limits {
+            max_columns: 3,
+            ..Limits::default()
+        },
+        TooLarge,
+        (Some(1), None, None),
+        "max_columns",
+    );
+    check_err(
         "a.json",
         b"[1, 2]",
         &none,

@@ -247,6 +247,18 @@ fn a_token_is_required_off_loopback_and_then_on_every_api_request() {
         !output.status.success() && stderr.contains("without an access token"),
         "{stderr}"
     );
+    // Off loopback a guessable token is refused too (issue 19).
+    let output = Command::new(env!("CARGO_BIN_EXE_curvecast"))
+        .args(["serve", "--addr", "0.0.0.0:0", "--dist", "/nonexistent"])
+        .args(["--token", "x", "--db"])
+        .arg(dir.path().join("t.db"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("a token of 1 characters"),
+        "{stderr}"
+    );
 
     let server = start_with(&dir.path().join("t.db"), &["--token", "tok-123"]);
     let client = reqwest::blocking::Client::new();
@@ -265,6 +277,16 @@ fn a_token_is_required_off_loopback_and_then_on_every_api_request() {
         client
             .get(&health)
             .bearer_auth("tok-123")
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    // HTTP auth schemes are case-insensitive.
+    assert_eq!(
+        client
+            .get(&health)
+            .header("authorization", "bearer tok-123")
             .send()
             .unwrap()
             .status(),

@@ -13,7 +13,8 @@
 //! - `assemble`: points -> sorted, deduplicated series, attributes, derived tokens, warnings;
 //! - [`report`]: the serialisable summary of what was found (CLI, upload preview);
 //! - [`samples`]: writes a sample file of every format (fixtures and round-trip tests);
-//! - [`table`]: a plain CSV table as text cells (reduced batch sweeps).
+//! - [`table`]: a plain CSV table as text cells (reduced batch sweeps);
+//! - [`LineGuard`]: the longest-line limit, checked while an upload streams in.
 //!
 //! Safety: [`Limits`] bound the bytes, rows, runs, line length, archive entries and JSON
 //! documents (each error names its limit; `TooLarge` is HTTP 413); a panic inside a
@@ -33,6 +34,7 @@ pub mod detect;
 mod error;
 mod formats;
 mod frame;
+mod line_guard;
 pub mod mapping;
 mod origin;
 mod points;
@@ -49,6 +51,7 @@ use shared::api::Series;
 pub use detect::Format;
 pub use error::{IngestError, IngestErrorKind};
 pub use formats::tfevents;
+pub use line_guard::LineGuard;
 pub use mapping::Mapping;
 pub use points::from_points;
 pub use report::Report;
@@ -70,6 +73,8 @@ pub struct Limits {
     pub max_files: usize,
     /// Bytes of a JSON document that is parsed whole (JSON lines and CSV stream instead).
     pub max_json_bytes: usize,
+    /// Columns of a table (a W&B chart export has three per run).
+    pub max_columns: usize,
 }
 
 impl Default for Limits {
@@ -81,6 +86,7 @@ impl Default for Limits {
             max_line_bytes: 1024 * 1024,
             max_files: 1_000,
             max_json_bytes: 64 * 1024 * 1024,
+            max_columns: 10_000,
         }
     }
 }
