@@ -1,0 +1,372 @@
+//! Running a console block: a scratch folder laid out like the workspace root, the block's
+//! commands in one `bash` (so `D=...` and `cd` carry over), each command's output (stdout
+//! and stderr, interleaved as on a terminal) and exit status compared with the block.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::markdown::{self, Block, Kind, Step};
+use super::matcher;
+
+/// The address the docs show; a `console server` block's real one replaces it.
+pub const SHOWN_ADDRESS: &str = "127.0.0.1:8080";
+/// A whole block must finish within this.
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What the commands need: the workspace (for `fixtures/` and `../shared/data`) and the
+/// `curvecast` binary to put on `PATH`.
+pub struct Env {
+    pub repo: PathBuf,
+    pub curvecast: PathBuf,
+}
+
+/// The outcome of one file: the blocks that ran (`file:line`) and the failures.
+#[derive(Default)]
+pub struct Report {
+    pub checked: Vec<String>,
+    pub failures: Vec<String>,
+}
+
+/// Checks every console block of a Markdown text (`name` is how messages call the file).
+pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
+    let mut report = Report::default();
+    let blocks = match markdown::blocks(text) {
+        Ok(blocks) => blocks,
+        Err(e) => {
+            report.failures.push(format!("{name}: {e}"));
+            return report;
+        }
+    };
+    for block in blocks {
+        let at = format!("{name}:{}", block.line);
+        let server = match block.kind() {
+            Ok(Kind::Other) => continue,
+            Ok(Kind::Console) => false,
+            Ok(Kind::ConsoleServer) => true,
+            Err(e) => {
+                report.failures.push(format!("{at}: {e}"));
+                continue;
+            }
+        };
+        let started = Instant::now();
+        match run_block(env, name, &block, server) {
+            Ok(()) => report.checked.push(format!(
+                "{at} ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            )),
+            Err(e) => report.failures.push(format!("{at}: console block:\n{e}")),
+        }
+    }
+    report
+}
+
+fn run_block(env: &Env, name: &str, block: &Block, server: bool) -> Result<(), String> {
+    let steps = markdown::session(block)?;
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let work = layout(env, scratch.path()).map_err(|e| format!("scratch folder: {e}"))?;
+    let out = scratch.path().join("out");
+    std::fs::create_dir(&out).map_err(|e| e.to_string())?;
+    let server = match server {
+        true => Some(Server::start(env, scratch.path(), &work)?),
+        false => None,
+    };
+    let address = server.as_ref().map(|s| s.address.clone());
+    let shown_to_real = |text: &str| match &address {
+        Some(real) => text.replace(SHOWN_ADDRESS, real),
+        None => text.to_string(),
+    };
+    let real_to_shown = |text: &str| match &address {
+        Some(real) => text.replace(real.as_str(), SHOWN_ADDRESS),
+        None => text.to_string(),
+    };
+
+    // Each command in braces, so assignments and `cd` stay in the one shell; its output
+    // and status go to files outside the folder the commands see.
+    let mut script = String::new();
+    for (k, step) in steps.iter().enumerate() {
+        script.push_str(&format!(
+            "{{\n{}\n}} >\"$CONSOLE_OUT/{k}\" 2>&1 </dev/null\necho $? >\"$CONSOLE_OUT/{k}.status\"\n",
+            shown_to_real(&step.command)
+        ));
+    }
+    let script_path = scratch.path().join("block.sh");
+    std::fs::write(&script_path, script).map_err(|e| e.to_string())?;
+    let shell_log = scratch.path().join("bash.stderr");
+    let mut shell = Command::new("bash");
+    shell
+        .arg(&script_path)
+        .current_dir(&work)
+        .env("CONSOLE_OUT", &out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&shell_log).map_err(|e| e.to_string())?);
+    isolate(&mut shell, env);
+    // Its own process group, so whatever the commands leave running can be stopped.
+    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+    let child = shell.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
+    let finished = wait(child, BLOCK_TIMEOUT);
+    drop(server);
+    if !finished {
+        return Err(format!("did not finish in {} s", BLOCK_TIMEOUT.as_secs()));
+    }
+
+    for (k, step) in steps.iter().enumerate() {
+        let status = std::fs::read_to_string(out.join(format!("{k}.status")));
+        let Ok(status) = status else {
+            let said = std::fs::read_to_string(&shell_log).unwrap_or_default();
+            return Err(format!(
+                "{name}:{}: `{}` did not run; bash said:\n{said}",
+                step.line,
+                first_line(step)
+            ));
+        };
+        let status: i32 = status.trim().parse().unwrap_or(-1);
+        let output = std::fs::read(out.join(k.to_string())).unwrap_or_default();
+        let output = real_to_shown(&String::from_utf8_lossy(&output));
+        let compared = matcher::compare(name, &step.expected, &output);
+        if compared.is_err() || status != step.status {
+            let mut message = format!(
+                "{name}:{}: `{}` exited with {status}{}",
+                step.line,
+                first_line(step),
+                if status == step.status {
+                    String::new()
+                } else {
+                    format!(
+                        ", expected {} (a command expected to fail ends its output with `{}N]`)",
+                        step.status,
+                        markdown::STATUS_PREFIX
+                    )
+                }
+            );
+            match compared {
+                Err(diff) => message.push_str(&format!(", its output differs:\n{diff}")),
+                Ok(()) => message.push_str(", its output matches"),
+            }
+            // The later commands usually depend on this one: the first failure is the news.
+            return Err(message);
+        }
+    }
+    Ok(())
+}
+
+fn first_line(step: &Step) -> &str {
+    step.command.lines().next().unwrap_or("")
+}
+
+/// `scratch/curvecast/` as the commands' folder, holding a copy of `fixtures/` (so a
+/// command that writes there cannot touch the repository), and `scratch/shared` pointing at
+/// the workspace's `../shared`, so `../shared/data` resolves as it does from the root.
+fn layout(env: &Env, scratch: &Path) -> std::io::Result<PathBuf> {
+    let work = scratch.join("curvecast");
+    copy_dir(&env.repo.join("fixtures"), &work.join("fixtures"))?;
+    let shared = env.repo.join("../shared");
+    if shared.exists() {
+        std::os::unix::fs::symlink(shared.canonicalize()?, scratch.join("shared"))?;
+    }
+    Ok(work)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// `curvecast` first on `PATH`, and none of the settings that would change what it prints
+/// on a developer's machine.
+fn isolate(command: &mut Command, env: &Env) {
+    let bin = env.curvecast.parent().expect("the binary is in a folder");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin.to_path_buf()];
+    paths.extend(std::env::split_paths(&path));
+    command
+        .env("PATH", std::env::join_paths(paths).expect("PATH entries"))
+        .env("NO_COLOR", "1")
+        .env_remove("CURVECAST_DB")
+        .env_remove("CURVECAST_TOKEN")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG");
+}
+
+/// Waits for the child up to `limit`; then (or at once, when it has ended) stops its
+/// whole process group. Returns whether it ended by itself.
+fn wait(mut child: Child, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    let ended = loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break true,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => break false,
+        }
+    };
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.wait();
+    ended
+}
+
+/// `curvecast serve` on a free loopback port, a fresh database with the demo runs; stopped
+/// when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(env: &Env, scratch: &Path, work: &Path) -> Result<Self, String> {
+        let log = scratch.join("server.log");
+        let mut command = Command::new(&env.curvecast);
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--demo", "fixtures/demo"])
+            .arg("--db")
+            .arg(scratch.join("server.db"))
+            .arg("--dist")
+            .arg(scratch.join("no-web-app"))
+            .current_dir(work)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).map_err(|e| e.to_string())?)
+            .stderr(Stdio::null());
+        isolate(&mut command, env);
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start curvecast serve: {e}"))?;
+        let mut server = Server {
+            child,
+            address: String::new(),
+        };
+        // It logs its address once it listens (the demo runs are loaded before that).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(at) = text.find("listening on http://") {
+                let rest = &text[at + "listening on http://".len()..];
+                server.address = rest
+                    .split(|c: char| c.is_whitespace() || c == '\u{1b}')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                return Ok(server);
+            }
+            let ended = server.child.try_wait().ok().flatten().is_some();
+            if ended || Instant::now() > deadline {
+                return Err(format!("curvecast serve did not start; its log:\n{text}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt;
+
+    use super::*;
+
+    fn env() -> Env {
+        super::super::env()
+    }
+
+    #[test]
+    fn a_passing_block_with_variables_elisions_and_an_expected_failure() {
+        let text = "\
+```console
+$ X=hello
+$ echo \"$X\" && printf 'a\\nb\\nc\\n'
+hello
+...
+c
+$ ls ../shared/data/zhang_cbs fixtures/demo
+../shared/data/zhang_cbs:
+steps_to_goal_loss_vs_batch.csv
+[..]
+fixtures/demo:
+demo_constant.csv
+...
+$ curvecast --version
+curvecast [..]
+$ sh -c 'echo oops >&2; exit 3'
+oops
+[exit status: 3]
+```
+";
+        let report = check_text(&env(), "ok.md", text);
+        assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
+        assert_eq!(report.checked.len(), 1);
+    }
+
+    #[test]
+    fn a_wrong_output_or_status_fails_naming_the_file_and_line() {
+        let text = "intro\n\n```console\n$ echo one\none\n$ echo two\nthree\n$ echo never\n```\n";
+        let report = check_text(&env(), "docs/x.md", text);
+        assert!(report.checked.is_empty());
+        let [failure] = &report.failures[..] else {
+            panic!("{:?}", report.failures)
+        };
+        assert!(failure.starts_with("docs/x.md:3: console block:\ndocs/x.md:6: `echo two` exited with 0, its output differs:"), "{failure}");
+        assert!(failure.contains("- docs/x.md:7 | three\n+             | two"), "{failure}");
+
+        let report = check_text(&env(), "s.md", "```console\n$ false\n```\n");
+        assert!(report.failures[0].contains("s.md:2: `false` exited with 1, expected 0"), "{}", report.failures[0]);
+        let report = check_text(&env(), "s.md", "```console\n$ true\n[exit status: 1]\n```\n");
+        assert!(report.failures[0].contains("exited with 0, expected 1"), "{}", report.failures[0]);
+    }
+
+    #[test]
+    fn only_console_blocks_run() {
+        let marker = tempfile::tempdir().unwrap();
+        let file = marker.path().join("ran");
+        let text = format!("```sh\ntouch {0}\n```\n```\ntouch {0}\n```\n```text\n$ touch {0}\n```\n", file.display());
+        let report = check_text(&env(), "sh.md", &text);
+        assert!(report.failures.is_empty() && report.checked.is_empty());
+        assert!(!file.exists());
+        // A session marked as a shell script is an error, not a silently skipped check.
+        let report = check_text(&env(), "sh.md", "```sh\n$ ls\n```\n");
+        assert!(report.failures[0].starts_with("sh.md:1: has `$ ` prompts"), "{}", report.failures[0]);
+    }
+
+    #[test]
+    fn a_server_block_talks_to_a_fresh_server_at_the_shown_address() {
+        let text = "\
+```console server
+$ curl -s http://127.0.0.1:8080/api/runs?q=demo_cos
+[..]\"name\":\"demo_cosine\"[..]
+$ curl -s -o /dev/null -w '%{url_effective}\\n' http://127.0.0.1:8080/api/health
+http://127.0.0.1:8080/api/health
+```
+";
+        let report = check_text(&env(), "api.md", text);
+        assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
+    }
+
+    #[test]
+    fn a_block_that_does_not_end_is_stopped() {
+        let started = Instant::now();
+        let child = Command::new("bash")
+            .args(["-c", "sleep 30 & sleep 30"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        assert!(!wait(child, Duration::from_millis(200)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+}
