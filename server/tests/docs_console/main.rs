@@ -12,9 +12,11 @@
 //! - A command must exit with status 0, unless its expected output ends with a line
 //!   `[exit status: N]`.
 //! - The commands of a block run one after the other in one `bash`, so `D=...` and `cd`
-//!   carry over; each block gets a fresh scratch folder laid out like the workspace root:
-//!   a copy of `fixtures/` and `../shared/data` resolving to the real data. The built
-//!   `curvecast` is first on `PATH`.
+//!   carry over to the block's next commands. Each file gets a fresh scratch folder laid
+//!   out like the workspace root (a copy of `fixtures/`, and `../shared/data` resolving to
+//!   the real data), shared by its blocks in order: a file one block writes (`fit.json`)
+//!   is there for the next, a shell variable is not. The built `curvecast` is first on
+//!   `PATH`.
 //! - ```` ```console server ````: a `curvecast serve` is started first on a free loopback
 //!   port with a fresh database and the demo runs (`--demo fixtures/demo`), as after
 //!   `cargo xtask serve`; `127.0.0.1:8080` in the commands is replaced by its address

@@ -1,6 +1,7 @@
-//! Running a console block: a scratch folder laid out like the workspace root, the block's
-//! commands in one `bash` (so `D=...` and `cd` carry over), each command's output (stdout
-//! and stderr, interleaved as on a terminal) and exit status compared with the block.
+//! Running the console blocks of a file: a scratch folder laid out like the workspace root
+//! (one per file, its blocks run in order), each block's commands in one `bash` (so `D=...`
+//! and `cd` carry over), each command's output (stdout and stderr, interleaved as on a
+//! terminal) and exit status compared with the block.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,6 +39,15 @@ pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
             return report;
         }
     };
+    // One scratch folder per file: a page is read top to bottom, so a file written by one
+    // block (a saved fit) is there for the next. Shell variables are not (one bash each).
+    let scratch = match Scratch::new(env) {
+        Ok(scratch) => scratch,
+        Err(e) => {
+            report.failures.push(format!("{name}: scratch folder: {e}"));
+            return report;
+        }
+    };
     for block in blocks {
         let at = format!("{name}:{}", block.line);
         let server = match block.kind() {
@@ -50,7 +60,7 @@ pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
             }
         };
         let started = Instant::now();
-        match run_block(env, name, &block, server) {
+        match run_block(env, &scratch, name, &block, server) {
             Ok(()) => report.checked.push(format!(
                 "{at} ({:.1} s)",
                 started.elapsed().as_secs_f64()
@@ -61,14 +71,19 @@ pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
     report
 }
 
-fn run_block(env: &Env, name: &str, block: &Block, server: bool) -> Result<(), String> {
+fn run_block(
+    env: &Env,
+    scratch: &Scratch,
+    name: &str,
+    block: &Block,
+    server: bool,
+) -> Result<(), String> {
     let steps = markdown::session(block)?;
-    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let work = layout(env, scratch.path()).map_err(|e| format!("scratch folder: {e}"))?;
-    let out = scratch.path().join("out");
+    let tag = format!("block-{}", block.line);
+    let out = scratch.dir.path().join(&tag);
     std::fs::create_dir(&out).map_err(|e| e.to_string())?;
     let server = match server {
-        true => Some(Server::start(env, scratch.path(), &work)?),
+        true => Some(Server::start(env, &out, &scratch.work)?),
         false => None,
     };
     let address = server.as_ref().map(|s| s.address.clone());
@@ -90,13 +105,13 @@ fn run_block(env: &Env, name: &str, block: &Block, server: bool) -> Result<(), S
             shown_to_real(&step.command)
         ));
     }
-    let script_path = scratch.path().join("block.sh");
+    let script_path = out.join("block.sh");
     std::fs::write(&script_path, script).map_err(|e| e.to_string())?;
-    let shell_log = scratch.path().join("bash.stderr");
+    let shell_log = out.join("bash.stderr");
     let mut shell = Command::new("bash");
     shell
         .arg(&script_path)
-        .current_dir(&work)
+        .current_dir(&scratch.work)
         .env("CONSOLE_OUT", &out)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -155,17 +170,26 @@ fn first_line(step: &Step) -> &str {
     step.command.lines().next().unwrap_or("")
 }
 
-/// `scratch/curvecast/` as the commands' folder, holding a copy of `fixtures/` (so a
-/// command that writes there cannot touch the repository), and `scratch/shared` pointing at
-/// the workspace's `../shared`, so `../shared/data` resolves as it does from the root.
-fn layout(env: &Env, scratch: &Path) -> std::io::Result<PathBuf> {
-    let work = scratch.join("curvecast");
-    copy_dir(&env.repo.join("fixtures"), &work.join("fixtures"))?;
-    let shared = env.repo.join("../shared");
-    if shared.exists() {
-        std::os::unix::fs::symlink(shared.canonicalize()?, scratch.join("shared"))?;
+/// A temporary folder with `curvecast/` as the commands' folder, holding a copy of
+/// `fixtures/` (so a command that writes there cannot touch the repository), and `shared`
+/// pointing at the workspace's `../shared`, so `../shared/data` resolves as it does from
+/// the root. Each block's script, outputs (and server database) go to `block-LINE/` beside.
+struct Scratch {
+    dir: tempfile::TempDir,
+    work: PathBuf,
+}
+
+impl Scratch {
+    fn new(env: &Env) -> std::io::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let work = dir.path().join("curvecast");
+        copy_dir(&env.repo.join("fixtures"), &work.join("fixtures"))?;
+        let shared = env.repo.join("../shared");
+        if shared.exists() {
+            std::os::unix::fs::symlink(shared.canonicalize()?, dir.path().join("shared"))?;
+        }
+        Ok(Scratch { dir, work })
     }
-    Ok(work)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -225,15 +249,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(env: &Env, scratch: &Path, work: &Path) -> Result<Self, String> {
-        let log = scratch.join("server.log");
+    fn start(env: &Env, dir: &Path, work: &Path) -> Result<Self, String> {
+        let log = dir.join("server.log");
         let mut command = Command::new(&env.curvecast);
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--demo", "fixtures/demo"])
             .arg("--db")
-            .arg(scratch.join("server.db"))
+            .arg(dir.join("server.db"))
             .arg("--dist")
-            .arg(scratch.join("no-web-app"))
+            .arg(dir.join("no-web-app"))
             .current_dir(work)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).map_err(|e| e.to_string())?)
@@ -311,6 +335,24 @@ oops
         let report = check_text(&env(), "ok.md", text);
         assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
         assert_eq!(report.checked.len(), 1);
+    }
+
+    #[test]
+    fn the_blocks_of_a_file_share_files_not_variables() {
+        let text = "\
+```console
+$ X=1; echo saved > note.txt
+```
+Later:
+```console
+$ cat note.txt; echo \"[$X]\"
+saved
+[]
+```
+";
+        let report = check_text(&env(), "two.md", text);
+        assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
+        assert_eq!(report.checked.len(), 2);
     }
 
     #[test]
