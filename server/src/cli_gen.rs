@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn roff_lines_keep_flags_and_never_become_requests() {
-        assert_eq!(roff_line("  curvecast fit --law x"), "  curvecast fit \\-\\-law x");
+        assert_eq!(
+            roff_line("  curvecast fit --law x"),
+            "  curvecast fit \\-\\-law x"
+        );
         assert_eq!(roff_line(".hidden"), "\\&.hidden");
         assert_eq!(roff_line("a\\b"), "a\\eb");
     }

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::process::Command as Process;
 
-use clap::{CommandFactory, Parser};
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use server::cli::Cli;
 
 /// The visible commands (no `help`, no internal ones), by name.
@@ -86,7 +86,10 @@ fn every_help_ends_with_examples_the_parser_accepts() {
         // The examples are the last thing shown, after the options.
         let options = help.find("Options:").expect("an Options section");
         let shown = help.find("Examples:").unwrap_or(0);
-        assert!(shown > options, "`curvecast {name} --help` does not end with examples:\n{help}");
+        assert!(
+            shown > options,
+            "`curvecast {name} --help` does not end with examples:\n{help}"
+        );
         let lines = examples(&help);
         assert!(
             (1..=2).contains(&lines.len()),
@@ -114,12 +117,18 @@ fn a_mistyped_flag_or_command_gets_a_suggestion() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::UnknownArgument);
     let text = error.render().to_string();
-    assert!(text.contains("a similar argument exists: '--holdout'"), "{text}");
+    assert!(
+        text.contains("a similar argument exists: '--holdout'"),
+        "{text}"
+    );
 
     let error = Cli::try_parse_from(["curvecast", "predcit"]).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidSubcommand);
     let text = error.render().to_string();
-    assert!(text.contains("a similar subcommand exists: 'predict'"), "{text}");
+    assert!(
+        text.contains("a similar subcommand exists: 'predict'"),
+        "{text}"
+    );
 
     // And the binary says so on stderr with clap's usage-error status.
     let out = Process::new(env!("CARGO_BIN_EXE_curvecast"))
@@ -128,7 +137,10 @@ fn a_mistyped_flag_or_command_gets_a_suggestion() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("tip: a similar argument exists: '--every'"), "{stderr}");
+    assert!(
+        stderr.contains("tip: a similar argument exists: '--every'"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -139,8 +151,15 @@ fn completions_and_man_pages_cover_every_command() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let names: Vec<String> = commands().iter().map(|c| c.get_name().to_string()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = commands()
+        .iter()
+        .map(|c| c.get_name().to_string())
+        .collect();
     assert!(names.len() >= 11, "{names:?}");
     let read = |file: &str| {
         let text = std::fs::read_to_string(dir.path().join(file))
@@ -148,7 +167,12 @@ fn completions_and_man_pages_cover_every_command() {
         assert!(!text.trim().is_empty(), "{file} is empty");
         text
     };
-    for file in ["curvecast.bash", "_curvecast", "curvecast.fish", "man/curvecast.1"] {
+    for file in [
+        "curvecast.bash",
+        "_curvecast",
+        "curvecast.fish",
+        "man/curvecast.1",
+    ] {
         let text = read(file);
         for name in &names {
             // Man pages escape the dashes of `batch-su` (`batch\-su`).
@@ -159,7 +183,10 @@ fn completions_and_man_pages_cover_every_command() {
             );
         }
         // Internal commands stay out of them.
-        assert!(!text.contains("read-worker") && !text.contains("read\\-worker"), "{file}");
+        assert!(
+            !text.contains("read-worker") && !text.contains("read\\-worker"),
+            "{file}"
+        );
     }
     // One page per command, whose options and examples are its own.
     let pages: BTreeSet<String> = std::fs::read_dir(dir.path().join("man"))
@@ -172,5 +199,8 @@ fn completions_and_man_pages_cover_every_command() {
     assert_eq!(pages, expected);
     let fit = read("man/curvecast-fit.1");
     assert!(fit.contains("\\-\\-holdout"), "{fit}");
-    assert!(fit.contains(".SH EXAMPLES") && fit.contains("curvecast fit \\-\\-law momentum"), "{fit}");
+    assert!(
+        fit.contains(".SH EXAMPLES") && fit.contains("curvecast fit \\-\\-law momentum"),
+        "{fit}"
+    );
 }

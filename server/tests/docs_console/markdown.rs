@@ -37,9 +37,11 @@ impl Block {
             ["sh" | "bash" | "shell"] | []
                 if self.body.iter().any(|(_, l)| l.starts_with("$ ")) =>
             {
-                Err("has `$ ` prompts: mark it ```console to check it, or drop the prompts \
+                Err(
+                    "has `$ ` prompts: mark it ```console to check it, or drop the prompts \
                      (```sh blocks are never run)"
-                    .to_string())
+                        .to_string(),
+                )
             }
             _ => Ok(Kind::Other),
         }
@@ -106,9 +108,9 @@ pub fn session(block: &Block) -> Result<Vec<Step>, String> {
         if let Some(command) = l.strip_prefix("$ ").or((l == "$").then_some("")) {
             let mut command = command.to_string();
             while command.ends_with('\\') {
-                let (_, next) = body
-                    .next()
-                    .ok_or_else(|| format!("line {n}: the command ends with `\\` and no line follows"))?;
+                let (_, next) = body.next().ok_or_else(|| {
+                    format!("line {n}: the command ends with `\\` and no line follows")
+                })?;
                 command.push('\n');
                 command.push_str(next);
             }
@@ -130,7 +132,11 @@ pub fn session(block: &Block) -> Result<Vec<Step>, String> {
         return Err("a console block without a command (`$ ...`)".into());
     }
     for step in &mut steps {
-        while step.expected.last().is_some_and(|(_, l)| l.trim().is_empty()) {
+        while step
+            .expected
+            .last()
+            .is_some_and(|(_, l)| l.trim().is_empty())
+        {
             step.expected.pop();
         }
         if let Some((n, last)) = step.expected.last() {
@@ -201,12 +207,24 @@ $ curl http://127.0.0.1:8080/api/health
     fn mistakes_in_blocks_are_errors_not_skipped_checks() {
         assert!(blocks("```console\n$ ls\n").unwrap_err().contains("line 1"));
         let one = |text: &str| blocks(text).unwrap().remove(0);
-        assert!(one("```sh\n$ ls\n```\n").kind().unwrap_err().contains("```console"));
+        assert!(
+            one("```sh\n$ ls\n```\n")
+                .kind()
+                .unwrap_err()
+                .contains("```console")
+        );
         assert!(one("```console srever\n$ ls\n```\n").kind().is_err());
-        assert!(session(&one("```console\nout\n$ ls\n```\n")).unwrap_err().contains("line 2"));
+        assert!(
+            session(&one("```console\nout\n$ ls\n```\n"))
+                .unwrap_err()
+                .contains("line 2")
+        );
         assert!(session(&one("```console\n$ ls\n[exit status: x]\n```\n")).is_err());
         // A plain `sh` script is fine, and so are prompts in other languages' blocks.
         assert_eq!(one("```sh\nls\n```\n").kind(), Ok(Kind::Other));
-        assert_eq!(one("```python\n$ not a prompt\n```\n").kind(), Ok(Kind::Other));
+        assert_eq!(
+            one("```python\n$ not a prompt\n```\n").kind(),
+            Ok(Kind::Other)
+        );
     }
 }

@@ -96,7 +96,11 @@ fn align(expected: &[(usize, String)], actual: &[&str]) -> Vec<Op> {
             }
             ops.push(Op::Elided(i, start, j));
             i += 1;
-        } else if i < n && j < m && cost[i][j] == cost[i + 1][j + 1] && line_matches(&expected[i].1, actual[j]) {
+        } else if i < n
+            && j < m
+            && cost[i][j] == cost[i + 1][j + 1]
+            && line_matches(&expected[i].1, actual[j])
+        {
             ops.push(Op::Same(i, j));
             (i, j) = (i + 1, j + 1);
         } else if i < n && j < m && cost[i][j] == cost[i + 1][j + 1] + 1 {
@@ -173,7 +177,10 @@ mod tests {
         assert!(line_matches("[..]end", "the end"));
         assert!(line_matches("same  ", "same"));
         assert!(!line_matches("a[..]b", "ab-"));
-        assert!(!line_matches("abc[..]bcd", "abcd"), "prefix and suffix may not overlap");
+        assert!(
+            !line_matches("abc[..]bcd", "abcd"),
+            "prefix and suffix may not overlap"
+        );
         assert!(!line_matches("L0 : 2.90[..]", "L0 : 2.91"));
         assert!(!line_matches("exact", "exact but longer"));
     }
@@ -193,8 +200,12 @@ mod tests {
     #[test]
     fn a_mismatch_is_a_diff_naming_the_file_lines() {
         let expected = lines("[[Variables]]\n    L0 : 2.90[..]\n...\nend");
-        let diff = compare("docs/cli.md", &expected, "[[Variables]]\n    L0 : 3.1\nx\ny\nend\nmore")
-            .unwrap_err();
+        let diff = compare(
+            "docs/cli.md",
+            &expected,
+            "[[Variables]]\n    L0 : 3.1\nx\ny\nend\nmore",
+        )
+        .unwrap_err();
         let want = [
             "  (` ` matches, `-` expected but missing, `+` printed but not expected)",
             "  docs/cli.md:10 | [[Variables]]",

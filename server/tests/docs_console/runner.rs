@@ -61,10 +61,9 @@ pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
         };
         let started = Instant::now();
         match run_block(env, &scratch, name, &block, server) {
-            Ok(()) => report.checked.push(format!(
-                "{at} ({:.1} s)",
-                started.elapsed().as_secs_f64()
-            )),
+            Ok(()) => report
+                .checked
+                .push(format!("{at} ({:.1} s)", started.elapsed().as_secs_f64())),
             Err(e) => report.failures.push(format!("{at}: console block:\n{e}")),
         }
     }
@@ -79,91 +78,99 @@ fn run_block(
     server: bool,
 ) -> Result<(), String> {
     let steps = markdown::session(block)?;
-    let tag = format!("block-{}", block.line);
-    let out = scratch.dir.path().join(&tag);
+    let out = scratch.dir.path().join(format!("block-{}", block.line));
     std::fs::create_dir(&out).map_err(|e| e.to_string())?;
-    let server = match server {
-        true => Some(Server::start(env, &out, &scratch.work)?),
-        false => None,
+    let server = if server {
+        Some(Server::start(env, &out, &scratch.work)?)
+    } else {
+        None
     };
     let address = server.as_ref().map(|s| s.address.clone());
     let shown_to_real = |text: &str| match &address {
         Some(real) => text.replace(SHOWN_ADDRESS, real),
         None => text.to_string(),
     };
-    let real_to_shown = |text: &str| match &address {
-        Some(real) => text.replace(real.as_str(), SHOWN_ADDRESS),
-        None => text.to_string(),
-    };
-
-    // Each command in braces, so assignments and `cd` stay in the one shell; its output
-    // and status go to files outside the folder the commands see.
-    let mut script = String::new();
-    for (k, step) in steps.iter().enumerate() {
-        script.push_str(&format!(
-            "{{\n{}\n}} >\"$CONSOLE_OUT/{k}\" 2>&1 </dev/null\necho $? >\"$CONSOLE_OUT/{k}.status\"\n",
-            shown_to_real(&step.command)
-        ));
-    }
-    let script_path = out.join("block.sh");
-    std::fs::write(&script_path, script).map_err(|e| e.to_string())?;
-    let shell_log = out.join("bash.stderr");
-    let mut shell = Command::new("bash");
-    shell
-        .arg(&script_path)
-        .current_dir(&scratch.work)
-        .env("CONSOLE_OUT", &out)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&shell_log).map_err(|e| e.to_string())?);
-    isolate(&mut shell, env);
-    // Its own process group, so whatever the commands leave running can be stopped.
-    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
-    let child = shell.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
-    let finished = wait(child, BLOCK_TIMEOUT);
+    let commands: Vec<String> = steps.iter().map(|s| shown_to_real(&s.command)).collect();
+    let ran = run_script(env, &scratch.work, &out, &commands);
     drop(server);
-    if !finished {
-        return Err(format!("did not finish in {} s", BLOCK_TIMEOUT.as_secs()));
-    }
-
+    ran?;
     for (k, step) in steps.iter().enumerate() {
         let status = std::fs::read_to_string(out.join(format!("{k}.status")));
         let Ok(status) = status else {
-            let said = std::fs::read_to_string(&shell_log).unwrap_or_default();
+            let said = std::fs::read_to_string(out.join("bash.stderr")).unwrap_or_default();
             return Err(format!(
                 "{name}:{}: `{}` did not run; bash said:\n{said}",
                 step.line,
                 first_line(step)
             ));
         };
-        let status: i32 = status.trim().parse().unwrap_or(-1);
         let output = std::fs::read(out.join(k.to_string())).unwrap_or_default();
-        let output = real_to_shown(&String::from_utf8_lossy(&output));
-        let compared = matcher::compare(name, &step.expected, &output);
-        if compared.is_err() || status != step.status {
-            let mut message = format!(
-                "{name}:{}: `{}` exited with {status}{}",
-                step.line,
-                first_line(step),
-                if status == step.status {
-                    String::new()
-                } else {
-                    format!(
-                        ", expected {} (a command expected to fail ends its output with `{}N]`)",
-                        step.status,
-                        markdown::STATUS_PREFIX
-                    )
-                }
-            );
-            match compared {
-                Err(diff) => message.push_str(&format!(", its output differs:\n{diff}")),
-                Ok(()) => message.push_str(", its output matches"),
-            }
-            // The later commands usually depend on this one: the first failure is the news.
-            return Err(message);
+        let mut output = String::from_utf8_lossy(&output).into_owned();
+        if let Some(real) = &address {
+            output = output.replace(real.as_str(), SHOWN_ADDRESS);
         }
+        // The later commands usually depend on this one: the first failure is the news.
+        check_step(name, step, status.trim().parse().unwrap_or(-1), &output)?;
     }
     Ok(())
+}
+
+/// Runs the commands in one `bash` in `work`, each in braces (so assignments and `cd` stay
+/// in the shell) with its output and status in `out/K` and `out/K.status`, outside the
+/// folder the commands see.
+fn run_script(env: &Env, work: &Path, out: &Path, commands: &[String]) -> Result<(), String> {
+    let mut script = String::new();
+    for (k, command) in commands.iter().enumerate() {
+        script.push_str(&format!(
+            "{{\n{command}\n}} >\"$CONSOLE_OUT/{k}\" 2>&1 </dev/null\necho $? >\"$CONSOLE_OUT/{k}.status\"\n"
+        ));
+    }
+    let script_path = out.join("block.sh");
+    std::fs::write(&script_path, script).map_err(|e| e.to_string())?;
+    let mut shell = Command::new("bash");
+    shell
+        .arg(&script_path)
+        .current_dir(work)
+        .env("CONSOLE_OUT", out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(out.join("bash.stderr")).map_err(|e| e.to_string())?);
+    isolate(&mut shell, env);
+    // Its own process group, so whatever the commands leave running can be stopped.
+    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+    let child = shell
+        .spawn()
+        .map_err(|e| format!("cannot start bash: {e}"))?;
+    if wait(child, BLOCK_TIMEOUT) {
+        Ok(())
+    } else {
+        Err(format!("did not finish in {} s", BLOCK_TIMEOUT.as_secs()))
+    }
+}
+
+/// One command's status and output against the block.
+fn check_step(name: &str, step: &Step, status: i32, output: &str) -> Result<(), String> {
+    let compared = matcher::compare(name, &step.expected, output);
+    if compared.is_ok() && status == step.status {
+        return Ok(());
+    }
+    let mut message = format!(
+        "{name}:{}: `{}` exited with {status}",
+        step.line,
+        first_line(step)
+    );
+    if status != step.status {
+        message.push_str(&format!(
+            ", expected {} (a command expected to fail ends its output with `{}N]`)",
+            step.status,
+            markdown::STATUS_PREFIX
+        ));
+    }
+    match compared {
+        Err(diff) => message.push_str(&format!(", its output differs:\n{diff}")),
+        Ok(()) => message.push_str(", its output matches"),
+    }
+    Err(message)
 }
 
 fn first_line(step: &Step) -> &str {
@@ -364,25 +371,47 @@ saved
             panic!("{:?}", report.failures)
         };
         assert!(failure.starts_with("docs/x.md:3: console block:\ndocs/x.md:6: `echo two` exited with 0, its output differs:"), "{failure}");
-        assert!(failure.contains("- docs/x.md:7 | three\n+             | two"), "{failure}");
+        assert!(
+            failure.contains("- docs/x.md:7 | three\n+             | two"),
+            "{failure}"
+        );
 
         let report = check_text(&env(), "s.md", "```console\n$ false\n```\n");
-        assert!(report.failures[0].contains("s.md:2: `false` exited with 1, expected 0"), "{}", report.failures[0]);
-        let report = check_text(&env(), "s.md", "```console\n$ true\n[exit status: 1]\n```\n");
-        assert!(report.failures[0].contains("exited with 0, expected 1"), "{}", report.failures[0]);
+        assert!(
+            report.failures[0].contains("s.md:2: `false` exited with 1, expected 0"),
+            "{}",
+            report.failures[0]
+        );
+        let report = check_text(
+            &env(),
+            "s.md",
+            "```console\n$ true\n[exit status: 1]\n```\n",
+        );
+        assert!(
+            report.failures[0].contains("exited with 0, expected 1"),
+            "{}",
+            report.failures[0]
+        );
     }
 
     #[test]
     fn only_console_blocks_run() {
         let marker = tempfile::tempdir().unwrap();
         let file = marker.path().join("ran");
-        let text = format!("```sh\ntouch {0}\n```\n```\ntouch {0}\n```\n```text\n$ touch {0}\n```\n", file.display());
+        let text = format!(
+            "```sh\ntouch {0}\n```\n```\ntouch {0}\n```\n```text\n$ touch {0}\n```\n",
+            file.display()
+        );
         let report = check_text(&env(), "sh.md", &text);
         assert!(report.failures.is_empty() && report.checked.is_empty());
         assert!(!file.exists());
         // A session marked as a shell script is an error, not a silently skipped check.
         let report = check_text(&env(), "sh.md", "```sh\n$ ls\n```\n");
-        assert!(report.failures[0].starts_with("sh.md:1: has `$ ` prompts"), "{}", report.failures[0]);
+        assert!(
+            report.failures[0].starts_with("sh.md:1: has `$ ` prompts"),
+            "{}",
+            report.failures[0]
+        );
     }
 
     #[test]
@@ -410,5 +439,4 @@ http://127.0.0.1:8080/api/health
         assert!(!wait(child, Duration::from_millis(200)));
         assert!(started.elapsed() < Duration::from_secs(5));
     }
-
 }
