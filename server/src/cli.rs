@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::api::{self, Config};
+use crate::cli_examples as examples;
 use crate::ingest::{self, Limits, Mapping, Report};
 use crate::store::Store;
 
@@ -14,7 +15,8 @@ use crate::store::Store;
 #[command(
     name = "curvecast",
     version,
-    about = "Fit scaling laws and loss-curve laws to training logs, and predict from them"
+    about = "Fit scaling laws and loss-curve laws to training logs, and predict from them",
+    after_help = examples::TOP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -24,22 +26,31 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the web app and the JSON API.
+    #[command(after_help = examples::SERVE)]
     Serve(ServeArgs),
     /// Fit a law to runs in log files and print its report.
+    #[command(after_help = examples::FIT)]
     Fit(crate::cli_fit::FitArgs),
     /// Forecast a loss curve under a schedule from a saved fit.
+    #[command(after_help = examples::PREDICT)]
     Predict(crate::cli_fit::PredictArgs),
     /// Critical batch size from a batch sweep (curves or a steps-to-target table).
+    #[command(after_help = examples::BATCH)]
     Batch(crate::cli_batch::BatchArgs),
     /// Fit Su et al.'s L(N, S_min) with B_crit(L) on curves of several model sizes and batches.
+    #[command(after_help = examples::BATCH_SU)]
     BatchSu(crate::cli_batch::SuFitArgs),
     /// Predict with a saved Su law: loss curve, steps and tokens to a loss, optimal batch.
+    #[command(after_help = examples::BATCH_PREDICT)]
     BatchPredict(crate::cli_batch::SuPredictArgs),
     /// Write a synthetic batch sweep with known answers (Kaplan's constants).
+    #[command(after_help = examples::BATCH_SWEEP)]
     BatchSweep(crate::cli_batch::SweepArgs),
     /// Optimal learning rate and batch laws from a sweep over LR and batch size.
+    #[command(after_help = examples::HYPER)]
     Hyper(crate::cli_batch::HyperArgs),
     /// Write the synthetic demo runs (see `fixtures/README.md`).
+    #[command(after_help = examples::DEMO_DATA)]
     DemoData {
         /// Folder to write into.
         #[arg(long, default_value = "fixtures/demo")]
@@ -47,9 +58,18 @@ pub enum Command {
     },
     /// Read training logs and print what was found (format, runs, series, column roles,
     /// LR source, point counts, warnings), without storing anything.
+    #[command(after_help = examples::INGEST)]
     Ingest(IngestArgs),
     /// Write a sample file of every supported format (the project's fixtures).
+    #[command(after_help = examples::FIXTURES)]
     Fixtures(FixturesArgs),
+    /// Internal: write shell completions (bash, zsh, fish) and man pages into a folder
+    /// (`cargo xtask completions` calls it on the built binary, see `cli_gen.rs`).
+    #[command(hide = true)]
+    Completions {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Internal: read one file from stdin and print the reading as JSON (the server reads
     /// Parquet and archives this way, see `isolated.rs`).
     #[command(hide = true)]
@@ -181,6 +201,18 @@ pub fn main() -> ExitCode {
             mapping,
             limits,
         } => return read_worker(&file, &mapping, &limits),
+        Command::Completions { out } => {
+            return match crate::cli_gen::write_all(&out) {
+                Ok(files) => {
+                    println!("wrote {} files to {}", files.len(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", out.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Fixtures(args) => {
             return match ingest::samples::write_all(&args.out) {
                 Ok(files) => {
@@ -221,7 +253,10 @@ pub fn main() -> ExitCode {
         Command::BatchPredict(args) => crate::cli_batch::run_su_predict(args),
         Command::BatchSweep(args) => crate::cli_batch::run_sweep(args),
         Command::Hyper(args) => crate::cli_batch::run_hyper(args),
-        Command::Ingest(_) | Command::Fixtures(_) | Command::ReadWorker { .. } => Ok(()),
+        Command::Ingest(_)
+        | Command::Fixtures(_)
+        | Command::Completions { .. }
+        | Command::ReadWorker { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
