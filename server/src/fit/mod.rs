@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: the only module that knows argmin. It does no IO.
 
+pub mod aggregate;
 pub mod control;
 pub mod crossval;
 pub mod laws;
@@ -45,6 +46,8 @@ pub struct Prepared {
     pub starts: Vec<Vec<f64>>,
     pub start_grid: String,
     pub excluded: Vec<String>,
+    /// Dense runs averaged into bins before fitting (see [`aggregate`]).
+    pub aggregation: Vec<String>,
     pub warnings: Vec<String>,
     /// Parameters the predictions depend on affinely (solved, not searched, per start).
     pub linear: Vec<usize>,
@@ -318,6 +321,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         start_grid: prepared.start_grid,
         n_starts,
         excluded: prepared.excluded,
+        aggregation: prepared.aggregation,
         correlation_names: transform
             .free_indices()
             .iter()
