@@ -73,7 +73,7 @@ pub struct FitOptions {
     /// Relative strength of the law's prior (staged fits only): `None` for the law's
     /// default, 0 for none (the plain maximum-likelihood fit of the full law).
     pub prior_strength: Option<f64>,
-    /// Choose that strength by leave-one-run-out cross-validation instead.
+    /// Choose that strength by forecast validation on the fitted runs ([`crossval`]).
     pub cross_validate: bool,
     /// Weights of the points of named fitted runs (default 1): e.g. less for a noisy run.
     pub run_weights: BTreeMap<String, f64>,
