@@ -63,7 +63,9 @@ pub struct FitArgs {
     /// Relative strength of the law's prior (multipower; 0 = plain maximum likelihood).
     #[arg(long)]
     pub prior_strength: Option<f64>,
-    /// Choose the prior's strength by leave-one-run-out cross-validation.
+    /// Choose the prior's strength by forecast validation on the fitted runs: the one
+    /// that best forecasts each run's hidden last third (and, with 3+ runs, each run
+    /// left out whole).
     #[arg(long)]
     pub cross_validate: bool,
     /// Bootstrap resamples (whole runs); 0 for none.

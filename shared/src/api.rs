@@ -220,6 +220,10 @@ pub struct FitReport {
     pub n_starts: usize,
     /// Points left out of the fit, and why.
     pub excluded: Vec<String>,
+    /// Dense runs averaged into bins of steps before fitting (each bin weighted by its
+    /// count), one line per run.
+    #[serde(default)]
+    pub aggregation: Vec<String>,
     pub params: Vec<ParamEstimate>,
     /// Names of the free parameters, in the order of `correlations`.
     pub correlation_names: Vec<String>,

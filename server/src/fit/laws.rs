@@ -8,6 +8,7 @@ use shared::laws::multipower::MultiPowerLaw;
 use shared::laws::power::SaturatingPowerLaw;
 use shared::laws::{Law, ParamSpec};
 
+use super::aggregate::aggregate;
 use super::prior::PriorTerm;
 use super::problem::{Block, Problem};
 use super::staged::Staged;
@@ -145,6 +146,8 @@ pub struct LawSettings {
     pub convention: Convention,
     /// Momentum decay of S2 (momentum law).
     pub lambda: f64,
+    /// Runs with more points than this are averaged into bins (see [`aggregate`]).
+    pub max_points: usize,
 }
 
 impl Default for LawSettings {
@@ -152,6 +155,7 @@ impl Default for LawSettings {
         Self {
             convention: Convention::Code,
             lambda: 0.999,
+            max_points: super::aggregate::MAX_POINTS,
         }
     }
 }
@@ -175,6 +179,7 @@ pub fn prepare_curves(
     let kept = exclude_curve_points(runs, exclusion, &mut excluded);
     let mut train = Vec::new();
     let mut held = Vec::new();
+    let mut aggregation = Vec::new();
     let mut min_loss = f64::INFINITY;
     for run in &kept {
         if run.steps.is_empty() {
@@ -198,14 +203,23 @@ pub fn prepare_curves(
                 )));
             }
         }
-        let boxed = super::predict::schedule_law(law, settings, &run.lrs, &run.steps)?;
+        let fitted = aggregate(&run.steps, &run.loss, settings.max_points);
+        if let Some(width) = fitted.bin_width {
+            aggregation.push(format!(
+                "run '{}': {} points averaged into {} bins of {width} steps",
+                run.name,
+                run.steps.len(),
+                fitted.steps.len()
+            ));
+        }
+        let boxed = super::predict::schedule_law(law, settings, &run.lrs, &fitted.steps)?;
         let split = if holdout.contains(&run.name) {
             &mut held
         } else {
-            min_loss = run.loss.iter().copied().fold(min_loss, f64::min);
+            min_loss = fitted.loss.iter().copied().fold(min_loss, f64::min);
             &mut train
         };
-        split.push((run.name.clone(), boxed, run.loss.clone()));
+        split.push((run.name.clone(), boxed, fitted.loss, fitted.weights));
     }
     let specs = specs_of(&train)?;
     let (train, held) = (curve_problem(specs, train), curve_problem(specs, held));
@@ -233,6 +247,7 @@ pub fn prepare_curves(
         starts,
         start_grid,
         excluded,
+        aggregation,
         warnings,
         linear,
         staged,
@@ -313,6 +328,7 @@ pub fn prepare_table(
         starts,
         start_grid,
         excluded,
+        aggregation: Vec::new(),
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
@@ -320,25 +336,25 @@ pub fn prepare_table(
 }
 
 /// The law's parameters, from the first run to fit; an error when there is none.
-fn specs_of(train: &[(String, Box<dyn Law>, Vec<f64>)]) -> Result<&'static [ParamSpec], FitError> {
+fn specs_of(train: &[CurvePart]) -> Result<&'static [ParamSpec], FitError> {
     train
         .first()
         .map(|g| g.1.param_specs())
         .ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))
 }
 
+/// A curve ready for its block: name, law instance, observed losses, point weights.
+type CurvePart = (String, Box<dyn Law>, Vec<f64>, Vec<f64>);
+
 /// One block per curve, each curve its own group.
-fn curve_problem(
-    specs: &'static [ParamSpec],
-    runs: Vec<(String, Box<dyn Law>, Vec<f64>)>,
-) -> Problem {
+fn curve_problem(specs: &'static [ParamSpec], runs: Vec<CurvePart>) -> Problem {
     let mut groups = Vec::new();
     let mut blocks = Vec::new();
-    for (g, (name, law, observed)) in runs.into_iter().enumerate() {
+    for (g, (name, law, observed, weights)) in runs.into_iter().enumerate() {
         groups.push(name);
         blocks.push(Block {
             law: law.into(),
-            weights: vec![1.0; observed.len()],
+            weights,
             group_of: vec![g; observed.len()],
             observed,
         });

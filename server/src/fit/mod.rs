@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: the only module that knows argmin. It does no IO.
 
+pub mod aggregate;
 pub mod control;
 pub mod crossval;
 pub mod laws;
@@ -45,6 +46,8 @@ pub struct Prepared {
     pub starts: Vec<Vec<f64>>,
     pub start_grid: String,
     pub excluded: Vec<String>,
+    /// Dense runs averaged into bins before fitting (see [`aggregate`]).
+    pub aggregation: Vec<String>,
     pub warnings: Vec<String>,
     /// Parameters the predictions depend on affinely (solved, not searched, per start).
     pub linear: Vec<usize>,
@@ -70,7 +73,7 @@ pub struct FitOptions {
     /// Relative strength of the law's prior (staged fits only): `None` for the law's
     /// default, 0 for none (the plain maximum-likelihood fit of the full law).
     pub prior_strength: Option<f64>,
-    /// Choose that strength by leave-one-run-out cross-validation instead.
+    /// Choose that strength by forecast validation on the fitted runs ([`crossval`]).
     pub cross_validate: bool,
     /// Weights of the points of named fitted runs (default 1): e.g. less for a noisy run.
     pub run_weights: BTreeMap<String, f64>,
@@ -318,6 +321,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         start_grid: prepared.start_grid,
         n_starts,
         excluded: prepared.excluded,
+        aggregation: prepared.aggregation,
         correlation_names: transform
             .free_indices()
             .iter()

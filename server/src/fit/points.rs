@@ -68,6 +68,7 @@ pub fn fit_points(
         start_grid: format!("closed-form starts for [{name}]"),
         starts,
         excluded: Vec::new(),
+        aggregation: Vec::new(),
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,

@@ -34,6 +34,12 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
             writeln!(out, "      - {e}")?;
         }
     }
+    if !r.aggregation.is_empty() {
+        writeln!(out, "    binned (mean loss per bin, weighted by its count):")?;
+        for a in &r.aggregation {
+            writeln!(out, "      - {a}")?;
+        }
+    }
     writeln!(out, "[[Variables]]")?;
     for p in &r.params {
         write!(out, "    {:<6}: {:<12.6}", p.name, p.value)?;
