@@ -21,6 +21,9 @@
 //!   port with a fresh database and the demo runs (`--demo fixtures/demo`), as after
 //!   `cargo xtask serve`; `127.0.0.1:8080` in the commands is replaced by its address
 //!   (and its address in the output by `127.0.0.1:8080`).
+//! - ```` ```console server continued ````: the same, against the server (and database) of
+//!   the page's previous server block, as a reader who keeps one server running through a
+//!   tour: runs uploaded and fits made there are still there.
 //!
 //! A mismatch names the file and line of the command and shows a diff whose expected lines
 //! carry their line in the file.

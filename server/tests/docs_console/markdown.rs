@@ -18,8 +18,11 @@ pub struct Block {
 pub enum Kind {
     /// ```` ```console ````: run, compare the output.
     Console,
-    /// ```` ```console server ````: the same, with a server started first.
+    /// ```` ```console server ````: the same, with a fresh server started first.
     ConsoleServer,
+    /// ```` ```console server continued ````: the same, against the server (and database)
+    /// of the page's previous server block, as a reader who keeps one server running.
+    ConsoleServerContinued,
     /// Anything else: never run.
     Other,
 }
@@ -29,8 +32,9 @@ impl Block {
         match self.info.iter().map(String::as_str).collect::<Vec<_>>()[..] {
             ["console"] => Ok(Kind::Console),
             ["console", "server"] => Ok(Kind::ConsoleServer),
+            ["console", "server", "continued"] => Ok(Kind::ConsoleServerContinued),
             ["console", ..] => Err(format!(
-                "unknown words after ```console: {:?} (only `server` is known)",
+                "unknown words after ```console: {:?} (only `server` and `server continued` are known)",
                 &self.info[1..]
             )),
             // A session written as a shell script would silently go unchecked.
@@ -175,15 +179,19 @@ curvecast serve
 ```console server
 $ curl http://127.0.0.1:8080/api/health
 ```
+```console server continued
+$ curl http://127.0.0.1:8080/api/health
+```
 ";
 
     #[test]
     fn blocks_keep_their_lines_and_lose_the_list_indent() {
         let blocks = blocks(TEXT).unwrap();
-        assert_eq!(blocks.len(), 3);
+        assert_eq!(blocks.len(), 4);
         assert_eq!((blocks[0].line, blocks[0].kind()), (2, Ok(Kind::Other)));
         assert_eq!((blocks[1].line, blocks[1].kind()), (6, Ok(Kind::Console)));
         assert_eq!(blocks[2].kind(), Ok(Kind::ConsoleServer));
+        assert_eq!(blocks[3].kind(), Ok(Kind::ConsoleServerContinued));
         assert_eq!(blocks[1].body[0], (7, "$ D=data".to_string()));
         assert_eq!(blocks[1].body[4], (11, "  indented".to_string()));
     }
@@ -214,6 +222,7 @@ $ curl http://127.0.0.1:8080/api/health
                 .contains("```console")
         );
         assert!(one("```console srever\n$ ls\n```\n").kind().is_err());
+        assert!(one("```console continued\n$ ls\n```\n").kind().is_err());
         assert!(
             session(&one("```console\nout\n$ ls\n```\n"))
                 .unwrap_err()

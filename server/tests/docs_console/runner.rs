@@ -48,19 +48,40 @@ pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
             return report;
         }
     };
+    // The server of the page's last `console server` block, kept for the blocks marked
+    // `continued` after it (stopped when the next fresh one starts, or with the page).
+    let mut server: Option<Server> = None;
     for block in blocks {
         let at = format!("{name}:{}", block.line);
-        let server = match block.kind() {
+        let kind = match block.kind() {
             Ok(Kind::Other) => continue,
-            Ok(Kind::Console) => false,
-            Ok(Kind::ConsoleServer) => true,
+            Ok(kind) => kind,
             Err(e) => {
                 report.failures.push(format!("{at}: {e}"));
                 continue;
             }
         };
         let started = Instant::now();
-        match run_block(env, &scratch, name, &block, server) {
+        let ran = match kind {
+            Kind::Console | Kind::Other => run_block(env, &scratch, name, &block, None),
+            Kind::ConsoleServer => {
+                server = None;
+                let dir = scratch.dir.path().join(format!("server-{}", block.line));
+                std::fs::create_dir(&dir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| Server::start(env, &dir, &scratch.work))
+                    .and_then(|started| {
+                        run_block(env, &scratch, name, &block, Some(&*server.insert(started)))
+                    })
+            }
+            Kind::ConsoleServerContinued => match &server {
+                Some(server) => run_block(env, &scratch, name, &block, Some(server)),
+                None => Err("```console server continued: no server to continue (no \
+                             ```console server block started one before it on this page)"
+                    .to_string()),
+            },
+        };
+        match ran {
             Ok(()) => report
                 .checked
                 .push(format!("{at} ({:.1} s)", started.elapsed().as_secs_f64())),
@@ -70,30 +91,24 @@ pub fn check_text(env: &Env, name: &str, text: &str) -> Report {
     report
 }
 
+/// Runs one block, against `server` for the `console server` kinds.
 fn run_block(
     env: &Env,
     scratch: &Scratch,
     name: &str,
     block: &Block,
-    server: bool,
+    server: Option<&Server>,
 ) -> Result<(), String> {
     let steps = markdown::session(block)?;
     let out = scratch.dir.path().join(format!("block-{}", block.line));
     std::fs::create_dir(&out).map_err(|e| e.to_string())?;
-    let server = if server {
-        Some(Server::start(env, &out, &scratch.work)?)
-    } else {
-        None
-    };
-    let address = server.as_ref().map(|s| s.address.clone());
+    let address = server.map(|s| s.address.clone());
     let shown_to_real = |text: &str| match &address {
         Some(real) => text.replace(SHOWN_ADDRESS, real),
         None => text.to_string(),
     };
     let commands: Vec<String> = steps.iter().map(|s| shown_to_real(&s.command)).collect();
-    let ran = run_script(env, &scratch.work, &out, &commands);
-    drop(server);
-    ran?;
+    run_script(env, &scratch.work, &out, &commands)?;
     for (k, step) in steps.iter().enumerate() {
         let status = std::fs::read_to_string(out.join(format!("{k}.status")));
         let Ok(status) = status else {
@@ -426,6 +441,40 @@ http://127.0.0.1:8080/api/health
 ";
         let report = check_text(&env(), "api.md", text);
         assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
+    }
+
+    #[test]
+    fn a_continued_server_block_keeps_the_server_and_a_fresh_one_does_not() {
+        let text = "\
+```console server
+$ curl -s -F file=@fixtures/formats/long.csv http://127.0.0.1:8080/api/runs
+{\"runs\":[{\"id\":4,[..]},{\"id\":5,[..]}],\"warnings\":[]}
+```
+A plain block between them:
+```console
+$ echo between
+between
+```
+```console server continued
+$ curl -s http://127.0.0.1:8080/api/health
+{\"status\":\"ok\",\"version\":\"[..]\",\"runs\":5,\"active_fits\":0}
+```
+```console server
+$ curl -s http://127.0.0.1:8080/api/health
+{\"status\":\"ok\",\"version\":\"[..]\",\"runs\":3,\"active_fits\":0}
+```
+";
+        let report = check_text(&env(), "tour.md", text);
+        assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
+        assert_eq!(report.checked.len(), 4);
+
+        let text = "```console server continued\n$ true\n```\n";
+        let report = check_text(&env(), "alone.md", text);
+        assert!(
+            report.failures[0].contains("no server to continue"),
+            "{}",
+            report.failures[0]
+        );
     }
 
     #[test]
