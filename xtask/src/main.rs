@@ -6,6 +6,9 @@
 //! - `completions [--out DIR]`: shell completions (bash, zsh, fish) and man pages, written by
 //!   the built `curvecast` itself (hidden `curvecast completions`), so this crate never links
 //!   the server and polars; default `target/completions`.
+//! - `screenshots`: the README's pictures, `docs/img/forecast.png` and
+//!   `docs/img/fit-report.png`, taken in headless Chromium over the demo runs by the
+//!   `e2e` example `screenshots` (`tests/examples/screenshots.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,9 +25,10 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("dist") => dist(rest.contains(&"--release")).map(|_| ()),
         Some("completions") => completions(&rest),
+        Some("screenshots") => screenshots(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release] | completions [--out DIR]>"
+                "usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release] | completions [--out DIR] | screenshots>"
             );
             std::process::exit(2)
         }
@@ -118,6 +122,21 @@ fn completions(flags: &[&str]) -> Result<()> {
          fish: {0}/curvecast.fish in ~/.config/fish/completions; man -l {0}/man/curvecast.1",
         out.display()
     );
+    Ok(())
+}
+
+/// Builds the web app and the `screenshots` example (with the same command as the tests,
+/// so polars is not compiled again), which writes `docs/img/*.png`.
+fn screenshots() -> Result<()> {
+    ensure_browser()?;
+    dist(false)?;
+    build_curvecast()?;
+    let out = root().join("docs/img");
+    run(Command::new(target_dir()?.join("debug/examples/screenshots"))
+        .current_dir(root())
+        .arg("--out")
+        .arg(&out))?;
+    eprintln!("xtask: look at them, then commit {}", out.display());
     Ok(())
 }
 
