@@ -132,10 +132,12 @@ fn screenshots() -> Result<()> {
     dist(false)?;
     build_curvecast()?;
     let out = root().join("docs/img");
-    run(Command::new(target_dir()?.join("debug/examples/screenshots"))
-        .current_dir(root())
-        .arg("--out")
-        .arg(&out))?;
+    run(
+        Command::new(target_dir()?.join("debug/examples/screenshots"))
+            .current_dir(root())
+            .arg("--out")
+            .arg(&out),
+    )?;
     eprintln!("xtask: look at them, then commit {}", out.display());
     Ok(())
 }
