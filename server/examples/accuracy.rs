@@ -1,4 +1,4 @@
-//! The accuracy table of the README (issue 14): each schedule law, fitted by default, on
+//! The accuracy table of `docs/fitting.md` (issue 14): each schedule law, fitted by default, on
 //! the multi-power-law authors' protocol (fit `cosine_24000`, `constant_24000`,
 //! `wsdcon_9`; forecast the six other schedules) for their 25M and 100M runs, with the
 //! mean and worst of the six held-out mean |L - L^|/L, and the published numbers beside.

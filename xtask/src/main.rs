@@ -232,7 +232,8 @@ fn ensure_wasm_target() -> Result<()> {
     Ok(())
 }
 
-/// Python 3 with `requests`, for the README's Python example (`server/tests/readme_python.rs`).
+/// Python 3 with `requests`, for the API guide's Python example (`docs/api.md`, run by
+/// `server/tests/readme_python.rs`).
 fn ensure_python_requests() -> Result<()> {
     let have = Command::new("python3")
         .args(["-c", "import requests"])
@@ -241,7 +242,7 @@ fn ensure_python_requests() -> Result<()> {
     if have {
         return Ok(());
     }
-    eprintln!("xtask: installing Debian's python3-requests for the README's Python example");
+    eprintln!("xtask: installing Debian's python3-requests for the API guide's Python example");
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "python3-requests"])
