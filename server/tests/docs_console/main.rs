@@ -92,3 +92,26 @@ fn every_console_block_of_the_readme_and_the_guides_prints_what_it_shows() {
         );
     }
 }
+
+/// Issue 18: the README is a front page (under 150 lines), and its pictures are committed
+/// and small (`cargo xtask screenshots` makes them).
+#[test]
+fn the_readme_stays_a_short_front_page_with_small_pictures() {
+    let repo = env().repo;
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines < 150,
+        "README.md has {lines} lines: move detail into docs/"
+    );
+    for image in ["docs/img/forecast.png", "docs/img/fit-report.png"] {
+        assert!(
+            readme.contains(&format!("]({image})")),
+            "README shows {image}"
+        );
+        let bytes = std::fs::metadata(repo.join(image))
+            .unwrap_or_else(|e| panic!("{image}: {e} (cargo xtask screenshots makes it)"))
+            .len();
+        assert!(bytes < 300 * 1024, "{image} is {bytes} bytes");
+    }
+}
