@@ -65,6 +65,20 @@ impl LawName {
             })
     }
 
+    /// The law's parameters (names, default bounds), known before any data is read.
+    pub fn param_specs(self) -> &'static [ParamSpec] {
+        use shared::laws::momentum::MomentumLaw;
+        match self {
+            LawName::Momentum => MomentumLaw::PARAMS,
+            LawName::Multipower => MultiPowerLaw::PARAMS,
+            LawName::Chinchilla => ChinchillaLaw::PARAMS,
+            LawName::KaplanN | LawName::KaplanD => KaplanPowerLaw::PARAMS,
+            LawName::KaplanNd => KaplanNDLaw::PARAMS,
+            LawName::KaplanNs => KaplanNSLaw::PARAMS,
+            LawName::Power => SaturatingPowerLaw::PARAMS,
+        }
+    }
+
     /// Whether the law predicts a loss curve from a learning-rate schedule.
     pub fn is_schedule_law(self) -> bool {
         matches!(self, LawName::Momentum | LawName::Multipower)
