@@ -152,7 +152,11 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
         )));
     }
     let ids = request.all_runs();
-    if let Some(id) = ids.iter().enumerate().find_map(|(i, id)| ids[..i].contains(id).then_some(id)) {
+    if let Some(id) = ids
+        .iter()
+        .enumerate()
+        .find_map(|(i, id)| ids[..i].contains(id).then_some(id))
+    {
         return Err(FitError::Input(format!("run {id} is given twice")));
     }
     check_params(law, request)?;

@@ -297,7 +297,9 @@ async fn predict(
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_schedule",
-                format!("`lrs` must be a non-empty array of at most {MAX_STEPS} finite learning rates >= 0"),
+                format!(
+                    "`lrs` must be a non-empty array of at most {MAX_STEPS} finite learning rates >= 0"
+                ),
             ));
         }
         _ => {

@@ -58,27 +58,25 @@ pub fn from_points(
                 return Err(malformed(name, why).with_at(at("steps", i)));
             }
             if !value.is_finite() {
-                return Err(
-                    malformed(name, format!("{value} is not a finite number"))
-                        .with_at(at("values", i)),
-                );
+                return Err(malformed(name, format!("{value} is not a finite number"))
+                    .with_at(at("values", i)));
             }
             if let Err(why) = values::check_value(rule, value, limits) {
                 return Err(malformed(name, why).with_at(at("values", i)));
             }
             if i > 0 && step <= series.steps[i - 1] {
-                return Err(malformed(
-                    name,
-                    format!("step {step} does not increase"),
-                )
-                .with_at(at("steps", i)));
+                return Err(malformed(name, format!("step {step} does not increase"))
+                    .with_at(at("steps", i)));
             }
         }
     }
     for (name, &value) in &upload.attrs {
         let column = format!("attrs.{name}");
         if !value.is_finite() {
-            return Err(malformed(&column, format!("{value} is not a finite number")));
+            return Err(malformed(
+                &column,
+                format!("{value} is not a finite number"),
+            ));
         }
         if let Err(why) = values::check_value(Rule::of_key(name), value, limits) {
             return Err(malformed(&column, why));

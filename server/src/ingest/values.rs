@@ -131,7 +131,11 @@ mod tests {
         let check = |role, v| check_value(Rule::of(role), v, &limits);
         assert!(check(Role::Loss, 2.5).is_ok());
         assert!(check(Role::EvalLoss, 1e-3).is_ok());
-        assert!(check(Role::Loss, -5.0).unwrap_err().contains("loss -5 is not > 0"));
+        assert!(
+            check(Role::Loss, -5.0)
+                .unwrap_err()
+                .contains("loss -5 is not > 0")
+        );
         assert!(check(Role::EvalLoss, 0.0).is_err());
         assert_eq!(
             check(Role::Loss, 1e308).unwrap_err(),
@@ -139,7 +143,11 @@ mod tests {
         );
         assert!(check(Role::Lr, 0.0).is_ok());
         assert!(check(Role::Lr, 25.6).is_ok());
-        assert!(check(Role::Lr, -1.0).unwrap_err().contains("learning rate -1 is negative"));
+        assert!(
+            check(Role::Lr, -1.0)
+                .unwrap_err()
+                .contains("learning rate -1 is negative")
+        );
         assert!(check(Role::Lr, 1e4).unwrap_err().contains("Limits::max_lr"));
         // Other series: any finite value (a tokens column is large, a grad norm may be 0).
         assert!(check(Role::Tokens, 1e15).is_ok());
