@@ -181,6 +181,47 @@ async fn impossible_values_are_refused_from_csv_and_json_points() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+/// Every reader feeds the same assembler, so every format refuses the same points and
+/// names the place its own way (line, record, row, `log_history[i]`).
+#[test]
+fn every_format_applies_the_rules() {
+    use polars::prelude::*;
+    use server::ingest::{IngestErrorKind, Limits, ingest, tfevents::EventWriter};
+
+    let mut events = EventWriter::new(1.7e9);
+    events.add_scalar("train/loss", 1, 3.0, 1.7e9);
+    events.add_scalar("train/loss", -8, 2.9, 1.7e9);
+    let mut df = DataFrame::new(
+        3,
+        vec![
+            Column::new("step".into(), [1i64, 2, 3]),
+            Column::new("loss".into(), [3.0, -5.0, 2.8]),
+        ],
+    )
+    .unwrap();
+    let mut parquet = Vec::new();
+    ParquetWriter::new(&mut parquet).finish(&mut df).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("run.tsv", b"step\tloss\tlr\n1\t3.0\t3e-4\n2\t2.9\t-1\n".to_vec(),
+            "run.tsv, line 3, column 'lr': learning rate -1 is negative"),
+        ("run.jsonl", b"{\"step\": 1, \"loss\": 3.0}\n{\"step\": 2.5, \"loss\": 2.9}\n".to_vec(),
+            "run.jsonl, line 2, column 'step': step 2.5 is not a whole number"),
+        ("run.json", br#"[{"step": 1, "loss": 3.0}, {"step": 2, "loss": 1e308}]"#.to_vec(),
+            "loss 1e308 is above 1000000 (Limits::max_loss)"),
+        ("trainer_state.json", br#"{"log_history": [{"step": 1, "loss": 3.0, "learning_rate": 3e-4}, {"step": 2, "loss": 0.0, "learning_rate": 3e-4}]}"#.to_vec(),
+            "log_history[1], column 'loss': loss 0 is not > 0"),
+        ("train.log", b"iter 0: loss 3.1000, time 45.12ms, mfu 12.34%\niter 1000000000000: loss 3.0000, time 45.12ms, mfu 12.34%\n".to_vec(),
+            "train.log, line 2, column 'step': step 1000000000000 is above the limit of 10000000 steps"),
+        ("events.out.tfevents.1.host", events.into_bytes(), "column 'step': step -8 is negative"),
+        ("run.parquet", parquet, "row 2, column 'loss': loss -5 is not > 0"),
+    ];
+    for (name, bytes, why) in cases {
+        let error = ingest(name, &bytes, &Limits::default()).expect_err(name);
+        assert_eq!(error.kind, IngestErrorKind::Malformed, "{name}: {error}");
+        assert!(error.to_string().contains(why), "{name}: {error}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn non_finite_losses_are_left_out_with_a_warning_naming_the_rows() {
     let app = app();
