@@ -151,17 +151,18 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
             "run {id} is both fitted and held out"
         )));
     }
-    let ids = request.all_runs();
-    if let Some(id) = ids
-        .iter()
-        .enumerate()
-        .find_map(|(i, id)| ids[..i].contains(id).then_some(id))
-    {
+    // A set, so that a request of a million ids costs no more than reading it.
+    let mut ids = std::collections::HashSet::new();
+    if let Some(id) = request.all_runs().into_iter().find(|id| !ids.insert(*id)) {
         return Err(FitError::Input(format!("run {id} is given twice")));
     }
     check_params(law, request)?;
     for (id, spec) in &request.options.schedules {
-        if !ids.iter().any(|r| r.to_string() == *id) {
+        // The job looks schedules up by `id.to_string()`: `01` would never be found.
+        if !id
+            .parse()
+            .is_ok_and(|n: i64| ids.contains(&n) && n.to_string() == *id)
+        {
             return Err(FitError::Input(format!(
                 "a schedule is given for run {id}, which is not in the fit"
             )));
