@@ -298,10 +298,12 @@ pub struct FitRequestOptions {
     pub exclude_highest: usize,
     /// Weights of the points of fitted runs, by run id (default 1).
     pub run_weights: BTreeMap<String, f64>,
-    /// Bootstrap resamples of whole runs (0: none).
+    /// Bootstrap resamples of whole runs (0: none; at most 10,000).
     pub bootstrap: usize,
     pub seed: Option<u64>,
+    /// Parameters held at a value, by name (names of the law's `report.params`).
     pub fixed: BTreeMap<String, f64>,
+    /// `[lower, upper]` bounds replacing a parameter's default ones, by name.
     pub bounds: BTreeMap<String, [f64; 2]>,
     /// Schedules (text form) for runs without a logged LR, by run id.
     pub schedules: BTreeMap<String, String>,
@@ -356,7 +358,7 @@ pub struct PredictRequest {
     pub schedule: Option<String>,
     /// Or explicit per-step learning rates.
     pub lrs: Option<Vec<f64>>,
-    /// Steps between predicted points (default 100).
+    /// Steps between predicted points (default 100; 1 to `schedule::MAX_STEPS`).
     pub every: Option<usize>,
 }
 
@@ -447,8 +449,8 @@ pub struct PlanResponse {
 pub struct BestScheduleRequest {
     /// Schedules in text form.
     pub candidates: Vec<String>,
-    /// Steps of training; each schedule is evaluated up to this step. Default: each
-    /// schedule's own total.
+    /// Steps of training; each schedule is evaluated up to this step (1 to
+    /// `schedule::MAX_STEPS`). Default: each schedule's own total.
     #[serde(default)]
     pub horizon: Option<usize>,
 }

@@ -15,7 +15,7 @@ use shared::api::{
     BestScheduleRequest, ErrorResponse, Estimate, FitDetail, FitProgress, FitRequest, FitStatus,
     FitSummary, PlanRequest, PlanResponse, PredictRequest, Progress, RankedSchedule,
 };
-use shared::schedule::Schedule;
+use shared::schedule::{MAX_STEPS, Schedule};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -55,7 +55,7 @@ fn invalid(e: crate::fit::FitError) -> ApiError {
         (status = 202, description = "Queued; poll the `Location` header's URL", body = FitSummary,
             headers(("Location" = String, description = "`/api/fits/{id}`"))),
         (status = 400, description = "Malformed JSON or an unknown field", body = ErrorResponse),
-        (status = 422, description = "Unknown law, unknown run, a run without LR for a schedule law, too few points, bad options", body = ErrorResponse),
+        (status = 422, description = "Unknown law, unknown or repeated run, a run without LR for a schedule law, bad options (bootstrap over 10,000, unknown parameters in `fixed` or `bounds`, a schedule that does not parse)", body = ErrorResponse),
     )
 )]
 async fn create(
@@ -234,7 +234,7 @@ struct FormatQuery {
         (status = 400, description = "Malformed JSON, unknown format, or not exactly one of `schedule` and `lrs`", body = ErrorResponse),
         (status = 404, description = "No such fit", body = ErrorResponse),
         (status = 409, description = "The fit is not done", body = ErrorResponse),
-        (status = 422, description = "An invalid schedule, too many points, or a law that does not predict from a schedule", body = ErrorResponse),
+        (status = 422, description = "An invalid schedule (`total` or `lrs` over 10,000,000 steps), `every` outside 1..=10,000,000, too many points, or a law that does not predict from a schedule", body = ErrorResponse),
     )
 )]
 async fn predict(
@@ -245,6 +245,16 @@ async fn predict(
     request: Result<Json<PredictRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let request = body(request)?;
+    // Checked before anything is loaded or computed: `every` and the length of `lrs` are
+    // sizes (a schedule's `total` is bounded by its parser, `Schedule::validate`).
+    let every = request.every.unwrap_or(100);
+    if !(1..=MAX_STEPS as usize).contains(&every) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_predict_request",
+            format!("`every` is {every}: give 1 to {MAX_STEPS} steps between predicted points"),
+        ));
+    }
     let format = match query.format.as_deref() {
         Some(text) => Format::parse(text).ok_or_else(|| {
             ApiError::bad_request(format!("unknown format '{text}': use csv, json or parquet"))
@@ -279,7 +289,7 @@ async fn predict(
         (None, Some(lrs))
             if !lrs.is_empty()
                 && lrs.iter().all(|v| v.is_finite() && *v >= 0.0)
-                && lrs.len() <= 100_000_000 =>
+                && lrs.len() as u64 <= MAX_STEPS =>
         {
             ("lrs".to_string(), lrs)
         }
@@ -287,7 +297,9 @@ async fn predict(
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_schedule",
-                "`lrs` must be a non-empty array of finite learning rates >= 0",
+                format!(
+                    "`lrs` must be a non-empty array of at most {MAX_STEPS} finite learning rates >= 0"
+                ),
             ));
         }
         _ => {
@@ -296,7 +308,6 @@ async fn predict(
             ));
         }
     };
-    let every = request.every.unwrap_or(100).max(1);
     let steps: Vec<usize> = (every..lrs.len()).step_by(every).collect();
     if steps.len() > 1_000_000 {
         return Err(ApiError::new(
@@ -421,9 +432,9 @@ async fn plan(
         })
 }
 
-/// Most candidates of one `best-schedule` request, and the longest horizon.
+/// Most candidates of one `best-schedule` request; the longest horizon is `MAX_STEPS`.
 const MAX_CANDIDATES: usize = 50;
-const MAX_HORIZON: usize = 10_000_000;
+const MAX_HORIZON: usize = MAX_STEPS as usize;
 
 #[utoipa::path(
     post,
@@ -447,13 +458,6 @@ async fn best_schedule(
     request: Result<Json<BestScheduleRequest>, JsonRejection>,
 ) -> Result<Json<Vec<RankedSchedule>>, ApiError> {
     let request = body(request)?;
-    let fit = saved(&state, id).await?;
-    if !fit.law.is_schedule_law() {
-        return Err(unsupported(format!(
-            "fit {id} is {}, which does not predict from a schedule",
-            fit.law.as_str()
-        )));
-    }
     let invalid_request = |message: String| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -461,10 +465,25 @@ async fn best_schedule(
             message,
         )
     };
+    // The sizes of the work are checked before the fit is loaded.
     if request.candidates.is_empty() || request.candidates.len() > MAX_CANDIDATES {
         return Err(invalid_request(format!(
             "give 1 to {MAX_CANDIDATES} candidate schedules ({} given)",
             request.candidates.len()
+        )));
+    }
+    if let Some(h) = request.horizon
+        && !(1..=MAX_HORIZON).contains(&h)
+    {
+        return Err(invalid_request(format!(
+            "horizon {h} is not in 1..={MAX_HORIZON} (shared::schedule::MAX_STEPS)"
+        )));
+    }
+    let fit = saved(&state, id).await?;
+    if !fit.law.is_schedule_law() {
+        return Err(unsupported(format!(
+            "fit {id} is {}, which does not predict from a schedule",
+            fit.law.as_str()
         )));
     }
     let mut parsed = Vec::new();

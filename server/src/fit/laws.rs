@@ -66,6 +66,20 @@ impl LawName {
             })
     }
 
+    /// The law's parameters (names, default bounds), known before any data is read.
+    pub fn param_specs(self) -> &'static [ParamSpec] {
+        use shared::laws::momentum::MomentumLaw;
+        match self {
+            LawName::Momentum => MomentumLaw::PARAMS,
+            LawName::Multipower => MultiPowerLaw::PARAMS,
+            LawName::Chinchilla => ChinchillaLaw::PARAMS,
+            LawName::KaplanN | LawName::KaplanD => KaplanPowerLaw::PARAMS,
+            LawName::KaplanNd => KaplanNDLaw::PARAMS,
+            LawName::KaplanNs => KaplanNSLaw::PARAMS,
+            LawName::Power => SaturatingPowerLaw::PARAMS,
+        }
+    }
+
     /// Whether the law predicts a loss curve from a learning-rate schedule.
     pub fn is_schedule_law(self) -> bool {
         matches!(self, LawName::Momentum | LawName::Multipower)
@@ -543,4 +557,41 @@ fn check_holdout<'a>(
 
 fn law_error(e: shared::laws::LawError) -> FitError {
     FitError::Input(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names a fit request is checked against are those of the instances a fit builds.
+    #[test]
+    fn param_specs_match_the_law_instances() {
+        let names = |s: &[ParamSpec]| s.iter().map(|p| p.name).collect::<Vec<_>>();
+        for law in LawName::ALL {
+            let built = if law.is_schedule_law() {
+                super::super::predict::schedule_law(
+                    law,
+                    &LawSettings::default(),
+                    &[1e-3; 10],
+                    &[1, 5],
+                )
+                .unwrap()
+                .param_specs()
+            } else {
+                let row = |n: f64, d: f64| TableRow {
+                    run: format!("{n}"),
+                    n: Some(n),
+                    d: Some(d),
+                    x: Some(d),
+                    loss: 3.0,
+                };
+                let rows = [row(1e8, 1e9), row(2e8, 3e9)];
+                table_problem(law, &rows.iter().collect::<Vec<_>>())
+                    .unwrap()
+                    .unwrap()
+                    .specs
+            };
+            assert_eq!(names(law.param_specs()), names(built), "{law:?}");
+        }
+    }
 }
