@@ -69,7 +69,8 @@ pub struct FitArgs {
     /// left out whole).
     #[arg(long)]
     pub cross_validate: bool,
-    /// Bootstrap resamples (whole runs); 0 for none.
+    /// Bootstrap resamples (of whole runs with 4+ runs, else of blocks of residuals within
+    /// each run); 0 for none.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
     /// Print the report as JSON.

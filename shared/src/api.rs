@@ -197,7 +197,8 @@ pub struct BootstrapSummary {
     pub seed: u64,
     /// Resamples whose refit failed (left out of the intervals).
     pub failed: usize,
-    /// What is resampled: whole runs (groups), never single points of a run.
+    /// What is resampled: whole runs (groups) with 4 runs or more, else blocks of
+    /// residuals within each run; never single points independently.
     pub unit: String,
     /// Parameter vectors of the successful refits (for prediction bands).
     pub samples: Vec<Vec<f64>>,
@@ -298,7 +299,8 @@ pub struct FitRequestOptions {
     pub exclude_highest: usize,
     /// Weights of the points of fitted runs, by run id (default 1).
     pub run_weights: BTreeMap<String, f64>,
-    /// Bootstrap resamples of whole runs (0: none; at most 10,000).
+    /// Bootstrap resamples (0: none; at most 10,000): of whole runs with 4 runs or more,
+    /// else of blocks of residuals within each run.
     pub bootstrap: usize,
     pub seed: Option<u64>,
     /// Parameters held at a value, by name (names of the law's `report.params`).

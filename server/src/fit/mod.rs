@@ -225,7 +225,16 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let mut cis: Vec<Option<[f64; 2]>> = vec![None; specs.len()];
     if options.bootstrap > 0 {
         options.control.begin("bootstrap", options.bootstrap);
-        let (samples, failed) = uncertainty::bootstrap(
+        // Few curves: resampling whole runs is degenerate (two runs have three distinct
+        // resamples), so blocks of residuals are resampled within each run instead.
+        let within_runs = problem.groups.len() < uncertainty::MIN_RUNS_FOR_RUN_BOOTSTRAP
+            && problem.blocks.len() == problem.groups.len();
+        let resample = if within_runs {
+            uncertainty::residual_bootstrap
+        } else {
+            uncertainty::bootstrap
+        };
+        let (samples, failed) = resample(
             &problem,
             &transform,
             &best.params,
@@ -248,7 +257,20 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             resamples: options.bootstrap,
             seed: options.seed,
             failed,
-            unit: "whole runs (groups) drawn with replacement".into(),
+            unit: if within_runs {
+                format!(
+                    "blocks of {} residuals within each run (moving-block bootstrap: fewer than {} runs)",
+                    problem
+                        .blocks
+                        .iter()
+                        .map(|b| uncertainty::residual_block(b.observed.len()).to_string())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    uncertainty::MIN_RUNS_FOR_RUN_BOOTSTRAP
+                )
+            } else {
+                "whole runs (groups) drawn with replacement".into()
+            },
             samples,
         });
     }
