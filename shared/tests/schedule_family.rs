@@ -46,7 +46,12 @@ fn schaipp_runs_logged_from_the_start() {
     // run_file -> (scheduler, decay_type, wsd_fract_decay)
     let config: BTreeMap<&str, (&str, &str, f64)> = index
         .iter()
-        .map(|r| (r[0].as_str(), (r[2].as_str(), r[3].as_str(), r[4].parse().unwrap())))
+        .map(|r| {
+            (
+                r[0].as_str(),
+                (r[2].as_str(), r[3].as_str(), r[4].parse().unwrap()),
+            )
+        })
         .collect();
     let (_, rows) = common::read_csv("schaipp_124m/train_curves_long.csv");
     let mut runs: BTreeMap<&str, Vec<(u64, f64)>> = BTreeMap::new();

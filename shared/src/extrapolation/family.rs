@@ -147,7 +147,11 @@ fn closest_template(tail: &[f64], peak: f64, warmup: usize) -> Family {
     // ended); a WSD decay ends with the log (stretched, one shape mimics another).
     let decay = |shape: DecayShape, start: usize| {
         let mut best = f64::INFINITY;
-        let stretches = if start == 0 { &STRETCHES[..] } else { &STRETCHES[..1] };
+        let stretches = if start == 0 {
+            &STRETCHES[..]
+        } else {
+            &STRETCHES[..1]
+        };
         for &stretch in stretches {
             let h = |j: usize| {
                 let p = j.saturating_sub(start) as f64 / ((m - start) as f64 * stretch);
@@ -182,8 +186,14 @@ fn closest_template(tail: &[f64], peak: f64, warmup: usize) -> Family {
             Family::InverseSqrt,
             rms(&|j| peak * (tau / ((warmup + j) as f64).max(tau)).sqrt()),
         ),
-        (Family::Wsd(DecayShape::Linear), decay(DecayShape::Linear, start)),
-        (Family::Wsd(DecayShape::Cosine), decay(DecayShape::Cosine, start)),
+        (
+            Family::Wsd(DecayShape::Linear),
+            decay(DecayShape::Linear, start),
+        ),
+        (
+            Family::Wsd(DecayShape::Cosine),
+            decay(DecayShape::Cosine, start),
+        ),
         (
             Family::Wsd(DecayShape::Sqrt),
             both(&|s| decay(DecayShape::Sqrt, s)),
@@ -231,17 +241,50 @@ mod tests {
     const CASES: &[(&str, &str)] = &[
         ("constant:peak=3e-4,warmup=2160,total=24000", "constant"),
         ("constant:peak=3e-4,total=500", "constant"),
-        ("cosine:peak=3e-4,final=3e-5,warmup=2160,total=24000", "cosine"),
-        ("cosine:peak=3e-4,warmup=100,ramp=linspace,total=5000", "cosine"),
-        ("linear:peak=1e-3,final=1e-4,warmup=300,total=10000", "linear"),
-        ("inverse_sqrt:peak=1e-3,warmup=1000,total=50000", "inverse_sqrt"),
-        ("wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt", "wsd-sqrt"),
-        ("wsd:peak=3e-4,final=3e-5,warmup=2160,total=24000,decay_start=20000,shape=geometric", "wsd-geometric"),
-        ("wsd:peak=3e-4,final=3e-5,warmup=2160,total=24000,decay_start=20000,shape=linear", "wsd-linear"),
-        ("wsd:peak=1e-3,warmup=300,total=25000,decay=0.5,shape=cosine", "wsd-cosine"),
-        ("wsd:peak=1e-3,warmup=300,total=25000,decay=0.1,shape=square", "wsd-square"),
-        ("two_stage:peak=3e-4,warmup=2160,ramp=linspace,total=16000,switch=8000,lr2=9e-5", "step"),
-        ("multi_step:peak=1e-3,warmup=500,total=20000,milestones=0.5/0.75,factor=0.3", "step"),
+        (
+            "cosine:peak=3e-4,final=3e-5,warmup=2160,total=24000",
+            "cosine",
+        ),
+        (
+            "cosine:peak=3e-4,warmup=100,ramp=linspace,total=5000",
+            "cosine",
+        ),
+        (
+            "linear:peak=1e-3,final=1e-4,warmup=300,total=10000",
+            "linear",
+        ),
+        (
+            "inverse_sqrt:peak=1e-3,warmup=1000,total=50000",
+            "inverse_sqrt",
+        ),
+        (
+            "wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt",
+            "wsd-sqrt",
+        ),
+        (
+            "wsd:peak=3e-4,final=3e-5,warmup=2160,total=24000,decay_start=20000,shape=geometric",
+            "wsd-geometric",
+        ),
+        (
+            "wsd:peak=3e-4,final=3e-5,warmup=2160,total=24000,decay_start=20000,shape=linear",
+            "wsd-linear",
+        ),
+        (
+            "wsd:peak=1e-3,warmup=300,total=25000,decay=0.5,shape=cosine",
+            "wsd-cosine",
+        ),
+        (
+            "wsd:peak=1e-3,warmup=300,total=25000,decay=0.1,shape=square",
+            "wsd-square",
+        ),
+        (
+            "two_stage:peak=3e-4,warmup=2160,ramp=linspace,total=16000,switch=8000,lr2=9e-5",
+            "step",
+        ),
+        (
+            "multi_step:peak=1e-3,warmup=500,total=20000,milestones=0.5/0.75,factor=0.3",
+            "step",
+        ),
     ];
 
     #[test]
@@ -261,13 +304,28 @@ mod tests {
     #[test]
     fn degenerate_schedules_take_the_family_they_look_like() {
         // A WSD decaying over the whole run is the plain decay; a decay to the peak is constant.
-        assert_eq!(of("wsd:peak=1e-3,warmup=100,total=9000,decay=1,shape=cosine"), "cosine");
-        assert_eq!(of("wsd:peak=1e-3,warmup=100,total=9000,decay=1,shape=linear"), "linear");
-        assert_eq!(of("cosine:peak=1e-3,final=1e-3,warmup=100,total=9000"), "constant");
-        assert_eq!(of("wsd:peak=1e-3,warmup=100,total=9000,decay=0"), "constant");
+        assert_eq!(
+            of("wsd:peak=1e-3,warmup=100,total=9000,decay=1,shape=cosine"),
+            "cosine"
+        );
+        assert_eq!(
+            of("wsd:peak=1e-3,warmup=100,total=9000,decay=1,shape=linear"),
+            "linear"
+        );
+        assert_eq!(
+            of("cosine:peak=1e-3,final=1e-3,warmup=100,total=9000"),
+            "constant"
+        );
+        assert_eq!(
+            of("wsd:peak=1e-3,warmup=100,total=9000,decay=0"),
+            "constant"
+        );
         // A decay over 2% of the run acts as a drop.
         assert_eq!(of("wsd:peak=1e-3,warmup=100,total=9000,decay=0.02"), "step");
-        assert_eq!(of("multi_step:peak=1e-3,total=9000,milestones=0.5,factor=1"), "constant");
+        assert_eq!(
+            of("multi_step:peak=1e-3,total=9000,milestones=0.5,factor=1"),
+            "constant"
+        );
     }
 
     #[test]

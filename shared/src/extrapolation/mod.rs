@@ -137,7 +137,10 @@ fn warning(code: &str, message: String) -> ForecastWarning {
 }
 
 fn peak(lrs: &[f64]) -> f64 {
-    lrs.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max)
+    lrs.iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
 }
 
 /// A learning rate in few characters: `3e-4`, `2.5e-4`, `1.234e-3` (ASCII: warnings also
@@ -146,7 +149,10 @@ pub fn short(v: f64) -> String {
     let s = format!("{v:.3e}");
     match s.split_once('e') {
         Some((mantissa, exp)) if mantissa.contains('.') => {
-            format!("{}e{exp}", mantissa.trim_end_matches('0').trim_end_matches('.'))
+            format!(
+                "{}e{exp}",
+                mantissa.trim_end_matches('0').trim_end_matches('.')
+            )
         }
         _ => s,
     }
@@ -230,7 +236,10 @@ mod tests {
             ["horizon_beyond_fit"]
         );
         assert_eq!(
-            codes("wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt", None),
+            codes(
+                "wsd:peak=3e-4,warmup=2160,total=24000,decay=0.2,shape=sqrt",
+                None
+            ),
             ["family_not_fitted"]
         );
         assert_eq!(
