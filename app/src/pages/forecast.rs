@@ -408,7 +408,11 @@ pub fn ForecastPage() -> impl IntoView {
                 </table>
                 <div class="toolbar">
                     <button class="small" id="add-candidate" on:click=move |_| candidates.update(|c| { let last = c.last().cloned().unwrap_or_else(|| default_candidates()[0].clone()); c.push(last); })>"add a candidate"</button>
-                    <span id="best-candidate">{move || best.get().map(|i| format!("Best: candidate {} (lowest final loss)", i + 1)).unwrap_or_default()}</span>
+                    <span id="best-candidate">{move || best.get().map(|i| format!(
+                        "Best: candidate {} (lowest final loss{})",
+                        i + 1,
+                        if warnings_of(i).is_empty() { "" } else { "; outside what the fit saw: see its warnings" }
+                    )).unwrap_or_default()}</span>
                 </div>
             </section>
             <section class="panel">
