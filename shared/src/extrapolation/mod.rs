@@ -36,7 +36,7 @@ pub const HORIZON_FACTOR: f64 = 3.0;
 /// `last_step` its last fitted loss point. Only the LRs up to that step count: the
 /// fit saw nothing after it.
 pub fn run_coverage(run: &str, lrs: &[f64], last_step: usize) -> RunCoverage {
-    let seen = &lrs[..(last_step + 1).min(lrs.len())];
+    let seen = &lrs[..last_step.saturating_add(1).min(lrs.len())];
     RunCoverage {
         run: run.to_string(),
         peak_lr: peak(seen),
@@ -68,10 +68,12 @@ impl Coverage {
     }
 }
 
-/// The warnings for a forecast of `steps` steps under per-step learning rates `lrs`
-/// (the candidate schedule over its own length: a text schedule's `to_array()`).
-/// `None` coverage (a fit saved before coverage was recorded) gives one
-/// `coverage_unknown` warning.
+/// The warnings for a forecast of `steps` steps under per-step learning rates `lrs`: the
+/// LRs the forecast runs through, up to the schedule's own end (a text schedule's
+/// `to_array()`; past its total a schedule only holds its end value, which would read as
+/// another family). `steps` is the forecast's length: `lrs.len()` for `/predict` and the
+/// Forecast page, the evaluated step for `/best-schedule`. `None` coverage (a fit saved
+/// before coverage was recorded) gives one `coverage_unknown` warning.
 pub fn check(coverage: Option<&Coverage>, lrs: &[f64], steps: usize) -> Vec<ForecastWarning> {
     let Some(c) = coverage else {
         return vec![warning(
