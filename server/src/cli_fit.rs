@@ -9,7 +9,7 @@ use shared::schedule::{MAX_STEPS, Schedule};
 
 use crate::fit::laws::{self, Convention, CurveRun, Exclusion, LawName, LawSettings};
 use crate::fit::objective::{Objective, Penalty, Scale};
-use crate::fit::predict::{SavedFit, predict_curve};
+use crate::fit::predict::{SavedFit, predict_curve, warnings};
 use crate::fit::{FitOptions, fit, report};
 use crate::fit_input;
 use crate::ingest::{self, Limits, ParsedRun};
@@ -265,6 +265,10 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
     };
     let steps: Vec<usize> = (args.every..lrs.len()).step_by(args.every).collect();
     let points = predict_curve(&saved, &lrs, &steps)?;
+    // On stderr, so that the CSV on stdout stays clean.
+    for w in warnings(&saved, &lrs, lrs.len()) {
+        eprintln!("warning: {} [{}]", w.message, w.code);
+    }
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let output = match args
         .out

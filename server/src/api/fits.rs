@@ -8,12 +8,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::api::{
     BestScheduleRequest, ErrorResponse, Estimate, FitDetail, FitProgress, FitRequest, FitStatus,
-    FitSummary, PlanRequest, PlanResponse, PredictRequest, Progress, RankedSchedule,
+    FitSummary, ForecastWarning, PlanRequest, PlanResponse, PredictRequest, Progress,
+    RankedSchedule,
 };
 use shared::schedule::{MAX_STEPS, Schedule};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +24,7 @@ use super::error::{blocking, body};
 use super::{ApiError, AppState};
 use crate::export::{self, Format};
 use crate::fit::laws::LawName;
-use crate::fit::predict::{SavedFit, predict_curve};
+use crate::fit::predict::{SavedFit, predict_curve, warnings};
 use crate::jobs;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -225,7 +226,8 @@ struct FormatQuery {
     ),
     request_body = PredictRequest,
     responses(
-        (status = 200, description = "Predicted points `run,step,loss,lower,upper`",
+        (status = 200, description = "Predicted points `run,step,loss,lower,upper` (the same columns in every format). Where the schedule leaves what the fit saw (a peak LR outside the fitted runs' by more than 1%, more than 3 times the longest fitted run, a schedule family no fitted run had) the `X-Curvecast-Warnings` header says so",
+            headers(("X-Curvecast-Warnings" = String, description = "A JSON array of `ForecastWarning` (`{\"code\", \"message\"}`; codes `peak_lr_outside_fit`, `horizon_beyond_fit`, `family_not_fitted`, `coverage_unknown`), `[]` when the forecast stays within the fit; sent with every format")),
             content(
                 (Vec<shared::api::PredictionRow> = "application/json"),
                 (String = "text/csv"),
@@ -309,6 +311,7 @@ async fn predict(
         }
     };
     let steps: Vec<usize> = (every..lrs.len()).step_by(every).collect();
+    let warned = warnings_header(&warnings(&saved, &lrs, lrs.len()));
     if steps.len() > 1_000_000 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -328,10 +331,36 @@ async fn predict(
     let bytes = export::predictions(&label, &points, format)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e))?;
     Ok((
-        [(header::CONTENT_TYPE, format.content_type())],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (HeaderName::from_static(WARNINGS_HEADER), warned),
+        ],
         Bytes::from(bytes),
     )
         .into_response())
+}
+
+/// The header of a forecast's warnings: the prediction's body is the same long-format
+/// table in JSON, CSV and Parquet, so the warnings travel beside it, in every format.
+pub const WARNINGS_HEADER: &str = "x-curvecast-warnings";
+
+/// `warnings` as a one-line JSON array (ASCII: a header value must be).
+fn warnings_header(warnings: &[ForecastWarning]) -> HeaderValue {
+    let json = serde_json::to_string(warnings).unwrap_or_else(|_| "[]".into());
+    let ascii: String = json
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&ascii).unwrap_or_else(|_| HeaderValue::from_static("[]"))
 }
 
 /// Done fits by id, parsed once (their reports hold every bootstrap parameter vector).
@@ -444,7 +473,7 @@ const MAX_HORIZON: usize = MAX_STEPS as usize;
     params(("id" = i64, Path, description = "Fit id")),
     request_body = BestScheduleRequest,
     responses(
-        (status = 200, description = "Candidates, lowest predicted final loss first", body = Vec<RankedSchedule>),
+        (status = 200, description = "Candidates, lowest predicted final loss first; each with its `warnings` where it leaves what the fit saw (peak LR, length, schedule family)", body = Vec<RankedSchedule>),
         (status = 400, description = "Malformed JSON", body = ErrorResponse),
         (status = 404, description = "No such fit", body = ErrorResponse),
         (status = 409, description = "The fit is not done", body = ErrorResponse),
@@ -507,6 +536,9 @@ async fn best_schedule(
                 let point = predict_curve(&fit, &lrs, &[step])
                     .map_err(|e| format!("'{spec}': {e}"))?
                     .remove(0);
+                // The LRs the forecast runs through, without the end value held past
+                // the schedule's own total (that would read as a new family).
+                let own = &lrs[..lrs.len().min(schedule.total() as usize)];
                 Ok(RankedSchedule {
                     rank: 0,
                     schedule: spec,
@@ -516,6 +548,7 @@ async fn best_schedule(
                         lower: point.lower,
                         upper: point.upper,
                     },
+                    warnings: warnings(&fit, own, step),
                 })
             })
             .collect::<Result<Vec<_>, String>>()

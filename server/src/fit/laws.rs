@@ -2,6 +2,8 @@
 //! excluded points, the default start grid and the report's description of the law.
 
 use serde::{Deserialize, Serialize};
+use shared::api::Coverage;
+use shared::extrapolation::run_coverage;
 use shared::laws::chinchilla::ChinchillaLaw;
 use shared::laws::kaplan::{KaplanNDLaw, KaplanNSLaw, KaplanPowerLaw};
 use shared::laws::multipower::MultiPowerLaw;
@@ -251,6 +253,13 @@ pub fn prepare_curves(
     };
     let mut warnings = Vec::new();
     warn_peak_changes(&kept, holdout, &mut warnings);
+    // What the fitted runs cover, after the exclusions: forecasts outside it are flagged.
+    let coverage = Coverage::new(
+        kept.iter()
+            .filter(|r| !holdout.contains(&r.name))
+            .map(|r| run_coverage(&r.name, &r.lrs, r.steps.iter().copied().max().unwrap_or(0)))
+            .collect(),
+    );
     Ok(Prepared {
         law: law.as_str().into(),
         form: law.form().into(),
@@ -265,6 +274,7 @@ pub fn prepare_curves(
         warnings,
         linear,
         staged,
+        coverage: Some(coverage),
     })
 }
 
@@ -346,6 +356,7 @@ pub fn prepare_table(
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
+        coverage: None,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod control;
 pub mod crossval;
 pub mod laws;
 mod metrics;
+pub mod natural;
 pub mod objective;
 pub mod optimize;
 pub mod plan;
@@ -53,6 +54,8 @@ pub struct Prepared {
     pub linear: Vec<usize>,
     /// The law's two-stage fit with a prior, when it has one (the multi-power law).
     pub staged: Option<staged::Staged>,
+    /// Schedule laws: the fitted runs' peak LRs, lengths and schedule families.
+    pub coverage: Option<shared::api::Coverage>,
 }
 
 /// The user's choices for a fit (everything but the data and the law).
@@ -154,6 +157,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     check_data(&prepared.train, transform.n_free())?;
 
     let holdout = prepared.holdout;
+    let coverage = prepared.coverage;
     let staged_plan = prepared.staged;
     let linear = prepared.linear;
     let mut problem = prepared.train;
@@ -334,6 +338,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         ),
     };
     let n_starts = staged_outcome.as_ref().map_or(starts.len(), |o| o.n_starts);
+    let derived = natural::derive(&prepared.law, &params);
     let report = FitReport {
         law: prepared.law,
         form: prepared.form,
@@ -350,7 +355,6 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             .map(|&j| specs[j].name.to_string())
             .collect(),
         correlations: covariance.correlations,
-        params,
         objective_value: best.value,
         n_points,
         aic: n * (sse / n).ln() + 2.0 * k,
@@ -366,6 +370,9 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             .as_ref()
             .and_then(|o| serde_json::to_value(o).ok()),
         identifiability,
+        coverage,
+        derived,
+        params,
     };
     Ok(Fitted {
         params: best.params.clone(),
