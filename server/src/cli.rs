@@ -176,7 +176,8 @@ pub struct ServeArgs {
     /// Required, of at least 16 characters, when `--addr` is not a loopback address.
     #[arg(long, env = "CURVECAST_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Folder of the built web app (made by `cargo xtask dist`).
+    /// Folder of the built web app (made by `cargo xtask dist`); when it has no
+    /// `index.html`, the app built into this binary is served, if any.
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
     /// Load the demo runs of this folder when the database has no runs.
@@ -192,7 +193,8 @@ pub struct ServeArgs {
 /// tokens can be guessed by a client that tries many.
 const MIN_TOKEN_CHARS: usize = 16;
 
-pub fn main() -> ExitCode {
+/// The command line; `embedded_app` is the web app the binary carries (empty if none).
+pub fn main(embedded_app: api::EmbeddedApp) -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Ingest(args) => return ingest_files(&args),
@@ -244,7 +246,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(args, embedded_app)),
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
@@ -267,7 +269,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, embedded: api::EmbeddedApp) -> anyhow::Result<()> {
     let token = args.token.clone().filter(|t| !t.is_empty());
     if !args.addr.ip().is_loopback() {
         match &token {
@@ -307,15 +309,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .join("index.html")
         .exists()
         .then(|| args.dist.clone());
-    if dist.is_none() {
-        tracing::warn!(
-            "no web app at {} (run `cargo xtask dist`); serving the API only",
+    match (&dist, embedded.is_empty()) {
+        (Some(dist), _) => tracing::info!("serving the web app from {}", dist.display()),
+        (None, false) => tracing::info!("serving the web app built into this binary"),
+        (None, true) => tracing::warn!(
+            "no web app at {} and none built into this binary (run `cargo xtask dist`); serving the API only",
             args.dist.display()
-        );
+        ),
     }
     let config = Config {
         max_upload_bytes: args.max_upload_mib * 1024 * 1024,
         dist,
+        embedded,
         token,
         ..Config::default()
     };

@@ -95,30 +95,56 @@ struct HostileRun {
     every: i64,
 }
 
-fn step() -> impl Strategy<Value = f64> {
-    prop_oneof![
+/// Values a run may carry: `hostile` adds ones the server must refuse (negative,
+/// non-finite, fractional, beyond the limits); otherwise only extreme but valid ones.
+fn step(hostile: bool) -> BoxedStrategy<f64> {
+    let valid = prop_oneof![
         6 => (0u32..2_000).prop_map(f64::from),
         2 => (0u32..50).prop_map(f64::from), // repeats
+        1 => prop::sample::select(vec![0.0, 1e6, 5e6, 9_999_999.0, 10_000_000.0]),
+    ];
+    if !hostile {
+        return valid.boxed();
+    }
+    prop_oneof![
+        4 => valid,
         1 => prop::sample::select(vec![
-            1e12, 1e20, -8.0, 2.5, f64::NAN, f64::INFINITY, 9.007e15, 1e7, 1e9, -0.0,
+            1e12, 1e20, -8.0, 2.5, f64::NAN, f64::INFINITY, 9.007e15, 10_000_001.0, -0.0,
         ]),
     ]
+    .boxed()
 }
 
-fn loss() -> impl Strategy<Value = f64> {
-    prop_oneof![
+fn loss(hostile: bool) -> BoxedStrategy<f64> {
+    let valid = prop_oneof![
         8 => 0.5f64..10.0,
+        1 => prop::sample::select(vec![1e-300, 5e-324, 1e5, 999_999.0]),
+    ];
+    if !hostile {
+        return valid.boxed();
+    }
+    prop_oneof![
+        4 => valid,
         1 => prop::sample::select(vec![
-            -5.0, 0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e308, -1e308, 5e-324, 1e-300,
+            -5.0, 0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e308, -1e308, 2e6,
         ]),
     ]
+    .boxed()
 }
 
-fn lr() -> impl Strategy<Value = f64> {
-    prop_oneof![
+fn lr(hostile: bool) -> BoxedStrategy<f64> {
+    let valid = prop_oneof![
         8 => 0.0f64..1e-2,
-        1 => prop::sample::select(vec![-1.0, 0.0, f64::NAN, 1e300, 1e5, f64::INFINITY]),
+        1 => prop::sample::select(vec![0.0, 1e-300, 50.0, 100.0]),
+    ];
+    if !hostile {
+        return valid.boxed();
+    }
+    prop_oneof![
+        4 => valid,
+        1 => prop::sample::select(vec![-1.0, f64::NAN, 1e300, 1e5, f64::INFINITY]),
     ]
+    .boxed()
 }
 
 fn schedule_text() -> impl Strategy<Value = String> {
@@ -137,26 +163,39 @@ fn schedule_text() -> impl Strategy<Value = String> {
     .prop_map(String::from)
 }
 
+/// Half the runs carry values to refuse; the other half are valid but extreme, so that
+/// fits and predictions run on them too.
 fn hostile_run() -> impl Strategy<Value = HostileRun> {
-    (1usize..40).prop_flat_map(|n| {
+    (1usize..40, any::<bool>()).prop_flat_map(|(n, hostile)| {
         (
-            prop::collection::vec(step(), n),
-            prop::collection::vec(loss(), n),
-            prop::collection::vec(lr(), n),
+            prop::collection::vec(step(hostile), n),
+            prop::collection::vec(loss(hostile), n),
+            prop::collection::vec(lr(hostile), n),
             any::<bool>(),
             prop::option::of(schedule_text()),
             schedule_text(),
             prop::sample::select(vec![-1i64, 0, 1, 7, 100, 1 << 40]),
         )
-            .prop_map(|(steps, loss, lr, as_json, schedule, predict, every)| HostileRun {
-                steps,
-                loss,
-                lr,
-                as_json,
-                schedule,
-                predict,
-                every,
-            })
+            .prop_map(
+                move |(mut steps, loss, lr, as_json, schedule, predict, every)| {
+                    if !hostile {
+                        // A valid run's steps increase, as JSON points must (a file may
+                        // repeat and reorder them: it is sorted and de-duplicated).
+                        steps.sort_by(f64::total_cmp);
+                        steps.dedup();
+                    }
+                    let n = steps.len();
+                    HostileRun {
+                        steps,
+                        loss: loss[..n].to_vec(),
+                        lr: lr[..n].to_vec(),
+                        as_json,
+                        schedule,
+                        predict,
+                        every,
+                    }
+                },
+            )
     })
 }
 
@@ -269,7 +308,10 @@ fn hostile_runs_never_hurt_the_server() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_CASES);
     let server = std::cell::RefCell::new(Server::start());
-    let client = Client::builder().timeout(Duration::from_secs(300)).build().unwrap();
+    let client = Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap();
     let kept = std::cell::RefCell::new(Vec::new());
     let mut runner = TestRunner::new(ProptestConfig {
         cases,
@@ -281,7 +323,12 @@ fn hostile_runs_never_hurt_the_server() {
     });
     let started = Instant::now();
     let result = runner.run(&hostile_run(), |run| {
-        let outcome = run_case(&mut server.borrow_mut(), &client, &mut kept.borrow_mut(), &run);
+        let outcome = run_case(
+            &mut server.borrow_mut(),
+            &client,
+            &mut kept.borrow_mut(),
+            &run,
+        );
         // The exchange that failed may have been the one that killed the server.
         outcome.and_then(|()| server.borrow_mut().check_health())
     });

@@ -89,6 +89,13 @@ async fn the_api_guides_python_example_runs_against_a_live_server() {
         (printed - expected).abs() <= 5e-5,
         "printed {printed}, the API says {expected}"
     );
+    // The WSD forecast of a cosine + constant fit is flagged, from the response header.
+    assert!(
+        stdout.contains(
+            "warning (family_not_fitted): schedule family wsd-sqrt was never fitted (fitted: constant, cosine)"
+        ),
+        "{stdout}"
+    );
     // A language-model loss at the end of the schedule, not garbage.
     assert!((2.0..4.0).contains(&printed), "{printed}");
     // And it wrote the CSV export.

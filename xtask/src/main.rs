@@ -57,9 +57,14 @@ fn cargo_bin() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// Cargo in the workspace root. Every build the xtask makes embeds the web app of
+/// `dist/` into the `curvecast` binary (`server/build.rs`), so the same variable keeps
+/// `serve`, `test` and `dist` sharing one build of the server.
 fn cargo() -> Command {
     let mut cmd = Command::new(cargo_bin());
-    cmd.current_dir(root());
+    let root = root();
+    cmd.current_dir(&root)
+        .env("CURVECAST_EMBED_DIST", root.join("dist"));
     cmd
 }
 

@@ -12,6 +12,7 @@ mod guard;
 mod openapi;
 mod runs;
 mod uniform;
+mod webapp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
+pub use webapp::EmbeddedApp;
 
 use crate::ingest::Limits;
 use crate::store::Store;
@@ -35,8 +37,11 @@ pub struct Config {
     /// Largest request body accepted by the upload route, in bytes.
     pub max_upload_bytes: usize,
     pub limits: Limits,
-    /// The built web app (`index.html`, wasm, JS, CSS); `None` serves the API only.
+    /// The built web app (`index.html`, wasm, JS, CSS) on disk; when `None`, the app
+    /// embedded in the binary ([`Config::embedded`]) if any, else the API only.
     pub dist: Option<PathBuf>,
+    /// The web app carried by the `curvecast` binary (empty in tests and plain builds).
+    pub embedded: EmbeddedApp,
     /// When set, every `/api/*` request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
     /// Longest time an API request may take (uploads get [`Config::upload_timeout`]);
@@ -54,6 +59,7 @@ impl Default for Config {
             max_upload_bytes: 128 * 1024 * 1024,
             limits: Limits::default(),
             dist: None,
+            embedded: &[],
             token: None,
             timeout: std::time::Duration::from_secs(30),
             upload_timeout: std::time::Duration::from_secs(300),
@@ -103,10 +109,14 @@ pub fn app(store: Store, config: Config) -> Router {
         ))
         .layer(axum::middleware::from_fn(uniform::json_errors));
     let router = Router::new().nest("/api", api).with_state(state);
+    let embedded = config.embedded;
     match dist {
         Some(dist) => router.fallback_service(
             ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
         ),
+        None if !embedded.is_empty() => {
+            router.fallback(move |uri: axum::http::Uri| async move { webapp::serve(embedded, &uri) })
+        }
         None => router,
     }
 }

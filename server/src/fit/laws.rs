@@ -2,6 +2,8 @@
 //! excluded points, the default start grid and the report's description of the law.
 
 use serde::{Deserialize, Serialize};
+use shared::api::Coverage;
+use shared::extrapolation::run_coverage;
 use shared::laws::chinchilla::ChinchillaLaw;
 use shared::laws::kaplan::{KaplanNDLaw, KaplanNSLaw, KaplanPowerLaw};
 use shared::laws::multipower::MultiPowerLaw;
@@ -64,6 +66,20 @@ impl LawName {
                     names.join(", ")
                 ))
             })
+    }
+
+    /// The law's parameters (names, default bounds), known before any data is read.
+    pub fn param_specs(self) -> &'static [ParamSpec] {
+        use shared::laws::momentum::MomentumLaw;
+        match self {
+            LawName::Momentum => MomentumLaw::PARAMS,
+            LawName::Multipower => MultiPowerLaw::PARAMS,
+            LawName::Chinchilla => ChinchillaLaw::PARAMS,
+            LawName::KaplanN | LawName::KaplanD => KaplanPowerLaw::PARAMS,
+            LawName::KaplanNd => KaplanNDLaw::PARAMS,
+            LawName::KaplanNs => KaplanNSLaw::PARAMS,
+            LawName::Power => SaturatingPowerLaw::PARAMS,
+        }
     }
 
     /// Whether the law predicts a loss curve from a learning-rate schedule.
@@ -237,6 +253,13 @@ pub fn prepare_curves(
     };
     let mut warnings = Vec::new();
     warn_peak_changes(&kept, holdout, &mut warnings);
+    // What the fitted runs cover, after the exclusions: forecasts outside it are flagged.
+    let coverage = Coverage::new(
+        kept.iter()
+            .filter(|r| !holdout.contains(&r.name))
+            .map(|r| run_coverage(&r.name, &r.lrs, r.steps.iter().copied().max().unwrap_or(0)))
+            .collect(),
+    );
     Ok(Prepared {
         law: law.as_str().into(),
         form: law.form().into(),
@@ -251,6 +274,7 @@ pub fn prepare_curves(
         warnings,
         linear,
         staged,
+        coverage: Some(coverage),
     })
 }
 
@@ -332,6 +356,7 @@ pub fn prepare_table(
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
+        coverage: None,
     })
 }
 
@@ -543,4 +568,41 @@ fn check_holdout<'a>(
 
 fn law_error(e: shared::laws::LawError) -> FitError {
     FitError::Input(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names a fit request is checked against are those of the instances a fit builds.
+    #[test]
+    fn param_specs_match_the_law_instances() {
+        let names = |s: &[ParamSpec]| s.iter().map(|p| p.name).collect::<Vec<_>>();
+        for law in LawName::ALL {
+            let built = if law.is_schedule_law() {
+                super::super::predict::schedule_law(
+                    law,
+                    &LawSettings::default(),
+                    &[1e-3; 10],
+                    &[1, 5],
+                )
+                .unwrap()
+                .param_specs()
+            } else {
+                let row = |n: f64, d: f64| TableRow {
+                    run: format!("{n}"),
+                    n: Some(n),
+                    d: Some(d),
+                    x: Some(d),
+                    loss: 3.0,
+                };
+                let rows = [row(1e8, 1e9), row(2e8, 3e9)];
+                table_problem(law, &rows.iter().collect::<Vec<_>>())
+                    .unwrap()
+                    .unwrap()
+                    .specs
+            };
+            assert_eq!(names(law.param_specs()), names(built), "{law:?}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod control;
 pub mod crossval;
 pub mod laws;
 mod metrics;
+pub mod natural;
 pub mod objective;
 pub mod optimize;
 pub mod plan;
@@ -53,6 +54,8 @@ pub struct Prepared {
     pub linear: Vec<usize>,
     /// The law's two-stage fit with a prior, when it has one (the multi-power law).
     pub staged: Option<staged::Staged>,
+    /// Schedule laws: the fitted runs' peak LRs, lengths and schedule families.
+    pub coverage: Option<shared::api::Coverage>,
 }
 
 /// The user's choices for a fit (everything but the data and the law).
@@ -154,6 +157,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     check_data(&prepared.train, transform.n_free())?;
 
     let holdout = prepared.holdout;
+    let coverage = prepared.coverage;
     let staged_plan = prepared.staged;
     let linear = prepared.linear;
     let mut problem = prepared.train;
@@ -225,7 +229,16 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let mut cis: Vec<Option<[f64; 2]>> = vec![None; specs.len()];
     if options.bootstrap > 0 {
         options.control.begin("bootstrap", options.bootstrap);
-        let (samples, failed) = uncertainty::bootstrap(
+        // Few curves: resampling whole runs is degenerate (two runs have three distinct
+        // resamples), so blocks of residuals are resampled within each run instead.
+        let within_runs = problem.groups.len() < uncertainty::MIN_RUNS_FOR_RUN_BOOTSTRAP
+            && problem.blocks.len() == problem.groups.len();
+        let resample = if within_runs {
+            uncertainty::residual_bootstrap
+        } else {
+            uncertainty::bootstrap
+        };
+        let (samples, failed) = resample(
             &problem,
             &transform,
             &best.params,
@@ -248,7 +261,20 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             resamples: options.bootstrap,
             seed: options.seed,
             failed,
-            unit: "whole runs (groups) drawn with replacement".into(),
+            unit: if within_runs {
+                format!(
+                    "blocks of {} residuals within each run (moving-block bootstrap: fewer than {} runs)",
+                    problem
+                        .blocks
+                        .iter()
+                        .map(|b| uncertainty::residual_block(b.observed.len()).to_string())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    uncertainty::MIN_RUNS_FOR_RUN_BOOTSTRAP
+                )
+            } else {
+                "whole runs (groups) drawn with replacement".into()
+            },
             samples,
         });
     }
@@ -312,6 +338,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         ),
     };
     let n_starts = staged_outcome.as_ref().map_or(starts.len(), |o| o.n_starts);
+    let derived = natural::derive(&prepared.law, &params);
     let report = FitReport {
         law: prepared.law,
         form: prepared.form,
@@ -328,7 +355,6 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             .map(|&j| specs[j].name.to_string())
             .collect(),
         correlations: covariance.correlations,
-        params,
         objective_value: best.value,
         n_points,
         aic: n * (sse / n).ln() + 2.0 * k,
@@ -344,6 +370,9 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             .as_ref()
             .and_then(|o| serde_json::to_value(o).ok()),
         identifiability,
+        coverage,
+        derived,
+        params,
     };
     Ok(Fitted {
         params: best.params.clone(),

@@ -72,6 +72,7 @@ pub fn fit_points(
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
+        coverage: None,
     };
     let options = FitOptions {
         objective: Objective {
