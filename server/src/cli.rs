@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::api::{self, Config};
+use crate::cli_examples as examples;
 use crate::ingest::{self, Limits, Mapping, Report};
 use crate::store::Store;
 
@@ -14,7 +15,8 @@ use crate::store::Store;
 #[command(
     name = "curvecast",
     version,
-    about = "Fit scaling laws and loss-curve laws to training logs, and predict from them"
+    about = "Fit scaling laws and loss-curve laws to training logs, and predict from them",
+    after_help = examples::TOP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -24,22 +26,31 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the web app and the JSON API.
+    #[command(after_help = examples::SERVE)]
     Serve(ServeArgs),
     /// Fit a law to runs in log files and print its report.
+    #[command(after_help = examples::FIT)]
     Fit(crate::cli_fit::FitArgs),
     /// Forecast a loss curve under a schedule from a saved fit.
+    #[command(after_help = examples::PREDICT)]
     Predict(crate::cli_fit::PredictArgs),
     /// Critical batch size from a batch sweep (curves or a steps-to-target table).
+    #[command(after_help = examples::BATCH)]
     Batch(crate::cli_batch::BatchArgs),
     /// Fit Su et al.'s L(N, S_min) with B_crit(L) on curves of several model sizes and batches.
+    #[command(after_help = examples::BATCH_SU)]
     BatchSu(crate::cli_batch::SuFitArgs),
     /// Predict with a saved Su law: loss curve, steps and tokens to a loss, optimal batch.
+    #[command(after_help = examples::BATCH_PREDICT)]
     BatchPredict(crate::cli_batch::SuPredictArgs),
     /// Write a synthetic batch sweep with known answers (Kaplan's constants).
+    #[command(after_help = examples::BATCH_SWEEP)]
     BatchSweep(crate::cli_batch::SweepArgs),
     /// Optimal learning rate and batch laws from a sweep over LR and batch size.
+    #[command(after_help = examples::HYPER)]
     Hyper(crate::cli_batch::HyperArgs),
     /// Write the synthetic demo runs (see `fixtures/README.md`).
+    #[command(after_help = examples::DEMO_DATA)]
     DemoData {
         /// Folder to write into.
         #[arg(long, default_value = "fixtures/demo")]
@@ -47,9 +58,18 @@ pub enum Command {
     },
     /// Read training logs and print what was found (format, runs, series, column roles,
     /// LR source, point counts, warnings), without storing anything.
+    #[command(after_help = examples::INGEST)]
     Ingest(IngestArgs),
     /// Write a sample file of every supported format (the project's fixtures).
+    #[command(after_help = examples::FIXTURES)]
     Fixtures(FixturesArgs),
+    /// Internal: write shell completions (bash, zsh, fish) and man pages into a folder
+    /// (`cargo xtask completions` calls it on the built binary, see `cli_gen.rs`).
+    #[command(hide = true)]
+    Completions {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Internal: read one file from stdin and print the reading as JSON (the server reads
     /// Parquet and archives this way, see `isolated.rs`).
     #[command(hide = true)]
@@ -153,21 +173,28 @@ pub struct ServeArgs {
     #[arg(long, env = "CURVECAST_DB")]
     pub db: Option<PathBuf>,
     /// Access token: every `/api/*` request then needs `Authorization: Bearer TOKEN`.
-    /// Required when `--addr` is not a loopback address.
+    /// Required, of at least 16 characters, when `--addr` is not a loopback address.
     #[arg(long, env = "CURVECAST_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Folder of the built web app (made by `cargo xtask dist`).
+    /// Folder of the built web app (made by `cargo xtask dist`); when it has no
+    /// `index.html`, the app built into this binary is served, if any.
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
     /// Load the demo runs of this folder when the database has no runs.
     #[arg(long)]
     pub demo: Option<PathBuf>,
-    /// Largest upload accepted, in MiB.
-    #[arg(long, default_value_t = 256)]
+    /// Largest upload accepted, in MiB. Uploads share a memory budget of this size (one
+    /// maximum-size upload is read at a time; the server's peak memory is about 4x it).
+    #[arg(long, default_value_t = 128)]
     pub max_upload_mib: usize,
 }
 
-pub fn main() -> ExitCode {
+/// The shortest access token accepted when the server listens beyond loopback: short
+/// tokens can be guessed by a client that tries many.
+const MIN_TOKEN_CHARS: usize = 16;
+
+/// The command line; `embedded_app` is the web app the binary carries (empty if none).
+pub fn main(embedded_app: api::EmbeddedApp) -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Ingest(args) => return ingest_files(&args),
@@ -176,6 +203,18 @@ pub fn main() -> ExitCode {
             mapping,
             limits,
         } => return read_worker(&file, &mapping, &limits),
+        Command::Completions { out } => {
+            return match crate::cli_gen::write_all(&out) {
+                Ok(files) => {
+                    println!("wrote {} files to {}", files.len(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", out.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Fixtures(args) => {
             return match ingest::samples::write_all(&args.out) {
                 Ok(files) => {
@@ -207,7 +246,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(args, embedded_app)),
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
@@ -216,7 +255,10 @@ pub fn main() -> ExitCode {
         Command::BatchPredict(args) => crate::cli_batch::run_su_predict(args),
         Command::BatchSweep(args) => crate::cli_batch::run_sweep(args),
         Command::Hyper(args) => crate::cli_batch::run_hyper(args),
-        Command::Ingest(_) | Command::Fixtures(_) | Command::ReadWorker { .. } => Ok(()),
+        Command::Ingest(_)
+        | Command::Fixtures(_)
+        | Command::Completions { .. }
+        | Command::ReadWorker { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -227,13 +269,21 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, embedded: api::EmbeddedApp) -> anyhow::Result<()> {
     let token = args.token.clone().filter(|t| !t.is_empty());
-    if !args.addr.ip().is_loopback() && token.is_none() {
-        anyhow::bail!(
-            "refusing to listen on {} without an access token: set --token or CURVECAST_TOKEN, or bind 127.0.0.1",
-            args.addr
-        );
+    if !args.addr.ip().is_loopback() {
+        match &token {
+            None => anyhow::bail!(
+                "refusing to listen on {} without an access token: set --token or CURVECAST_TOKEN (at least {MIN_TOKEN_CHARS} characters, e.g. from `openssl rand -hex 16`), or bind 127.0.0.1",
+                args.addr
+            ),
+            Some(t) if t.chars().count() < MIN_TOKEN_CHARS => anyhow::bail!(
+                "refusing to listen on {} with a token of {} characters: off loopback a token needs at least {MIN_TOKEN_CHARS} (e.g. from `openssl rand -hex 16`)",
+                args.addr,
+                t.chars().count()
+            ),
+            Some(_) => {}
+        }
     }
     let db = args.db.clone().unwrap_or_else(|| {
         std::env::var("DATABASE_URL")
@@ -259,15 +309,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .join("index.html")
         .exists()
         .then(|| args.dist.clone());
-    if dist.is_none() {
-        tracing::warn!(
-            "no web app at {} (run `cargo xtask dist`); serving the API only",
+    match (&dist, embedded.is_empty()) {
+        (Some(dist), _) => tracing::info!("serving the web app from {}", dist.display()),
+        (None, false) => tracing::info!("serving the web app built into this binary"),
+        (None, true) => tracing::warn!(
+            "no web app at {} and none built into this binary (run `cargo xtask dist`); serving the API only",
             args.dist.display()
-        );
+        ),
     }
     let config = Config {
         max_upload_bytes: args.max_upload_mib * 1024 * 1024,
         dist,
+        embedded,
         token,
         ..Config::default()
     };

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use shared::schedule::{BeforeFirst, Schedule, reconstruct};
+use shared::schedule::{MAX_STEPS, Schedule};
 
 use crate::fit::laws::{self, Convention, CurveRun, Exclusion, LawName, LawSettings};
 use crate::fit::objective::{Objective, Penalty, Scale};
-use crate::fit::predict::{SavedFit, predict_curve};
+use crate::fit::predict::{SavedFit, predict_curve, warnings};
 use crate::fit::{FitOptions, fit, report};
+use crate::fit_input;
 use crate::ingest::{self, Limits, ParsedRun};
 
 #[derive(clap::Args, Debug)]
@@ -64,10 +65,13 @@ pub struct FitArgs {
     /// Relative strength of the law's prior (multipower; 0 = plain maximum likelihood).
     #[arg(long)]
     pub prior_strength: Option<f64>,
-    /// Choose the prior's strength by leave-one-run-out cross-validation.
+    /// Choose the prior's strength by forecast validation on the fitted runs: the one
+    /// that best forecasts each run's hidden last third (and, with 3+ runs, each run
+    /// left out whole).
     #[arg(long)]
     pub cross_validate: bool,
-    /// Bootstrap resamples (whole runs); 0 for none.
+    /// Bootstrap resamples (of whole runs with 4+ runs, else of blocks of residuals within
+    /// each run); 0 for none.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
     /// Print the report as JSON.
@@ -90,7 +94,7 @@ pub struct PredictArgs {
     /// Take the learning rates from a log file's `lr` column instead.
     #[arg(long)]
     pub lr_from: Option<PathBuf>,
-    /// Steps between predicted points.
+    /// Steps between predicted points (1 to 10,000,000, `shared::schedule::MAX_STEPS`).
     #[arg(long, default_value_t = 100)]
     pub every: usize,
     /// Output file: `.csv` or `.json` (default: CSV on standard output).
@@ -228,6 +232,11 @@ fn run_table_fit(law: LawName, args: &FitArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=MAX_STEPS as usize).contains(&args.every),
+        "--every {} is not in 1..={MAX_STEPS}",
+        args.every
+    );
     let text =
         std::fs::read(&args.fit).with_context(|| format!("reading {}", args.fit.display()))?;
     let saved: SavedFit = serde_json::from_slice(&text)
@@ -246,14 +255,21 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
                 .series
                 .get("lr")
                 .with_context(|| format!("{}: no lr column", path.display()))?;
-            logged_lrs(lr, lr.steps.last().map_or(0, |&s| s as usize + 1))?
+            // Ingestion bounds the steps; `step_index` checks them again as sizes.
+            let last = lr.steps.last().copied().unwrap_or(0.0);
+            let len = shared::schedule::step_index(last)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                + 1;
+            fit_input::logged_lrs(&run.name, lr, len)?
         }
         (None, None) => bail!("give --schedule SPEC or --lr-from FILE"),
     };
-    let steps: Vec<usize> = (args.every.max(1)..lrs.len())
-        .step_by(args.every.max(1))
-        .collect();
+    let steps: Vec<usize> = (args.every..lrs.len()).step_by(args.every).collect();
     let points = predict_curve(&saved, &lrs, &steps)?;
+    // On stderr, so that the CSV on stdout stays clean.
+    for w in warnings(&saved, &lrs, lrs.len()) {
+        eprintln!("warning: {} [{}]", w.message, w.code);
+    }
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let output = match args
         .out
@@ -362,36 +378,12 @@ fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<String, Schedule
 }
 
 fn curve_run(run: ParsedRun, schedules: &BTreeMap<String, Schedule>) -> anyhow::Result<CurveRun> {
-    let loss = &run.series["loss"];
-    let steps: Vec<usize> = loss.steps.iter().map(|&s| s as usize).collect();
-    let len = steps.last().map_or(0, |s| s + 1);
-    let lrs = match (
-        schedules.get(&run.name).or(schedules.get("")),
-        run.series.get("lr"),
-    ) {
-        (Some(schedule), _) => schedule.to_array_len(len.max(schedule.total() as usize)),
-        (None, Some(lr)) => logged_lrs(lr, len)?,
-        (None, None) => bail!(
+    let schedule = schedules.get(&run.name).or(schedules.get(""));
+    if schedule.is_none() && !run.series.contains_key("lr") {
+        bail!(
             "run '{}' has no learning rate: log an lr column or give --schedule",
             run.name
-        ),
-    };
-    Ok(CurveRun {
-        name: run.name,
-        steps,
-        loss: loss.values.clone(),
-        lrs,
-    })
-}
-
-/// Per-step learning rates from a logged (usually sparse) lr series.
-fn logged_lrs(lr: &shared::api::Series, len: usize) -> anyhow::Result<Vec<f64>> {
-    let points: Vec<(u64, f64)> = lr
-        .steps
-        .iter()
-        .zip(&lr.values)
-        .map(|(&s, &v)| (s as u64, v))
-        .collect();
-    reconstruct(&points, len, BeforeFirst::RampFromZero)
-        .map_err(|e| anyhow::anyhow!("the logged learning rates: {e}"))
+        );
+    }
+    Ok(fit_input::curve_of(&run.name, &run.series, schedule)?)
 }

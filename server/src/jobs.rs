@@ -135,9 +135,13 @@ async fn load_runs(
     Ok((load.pop().unwrap_or_default(), holdout))
 }
 
-/// Checks a request before it is queued, so that a bad one gets a 4xx at once.
+/// Checks a request before it is queued, so that a bad one gets a 4xx at once: the law,
+/// the options (bootstrap count, penalties, exclusions), run ids given once each,
+/// parameter names and values of `fixed` and `bounds`, and the schedules (parsed, so a
+/// `total` over `MAX_STEPS` is refused here, for runs of the request). Whether the runs
+/// exist is the handler's check (it needs the store).
 pub fn validate(request: &FitRequest) -> Result<(), FitError> {
-    LawName::parse(&request.law)?;
+    let law = LawName::parse(&request.law)?;
     options(request)?;
     if request.runs.is_empty() {
         return Err(FitError::Input("no runs to fit: give `runs`".into()));
@@ -146,6 +150,25 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
         return Err(FitError::Input(format!(
             "run {id} is both fitted and held out"
         )));
+    }
+    // A set, so that a request of a million ids costs no more than reading it.
+    let mut ids = std::collections::HashSet::new();
+    if let Some(id) = request.all_runs().into_iter().find(|id| !ids.insert(*id)) {
+        return Err(FitError::Input(format!("run {id} is given twice")));
+    }
+    check_params(law, request)?;
+    for (id, spec) in &request.options.schedules {
+        // The job looks schedules up by `id.to_string()`: `01` would never be found.
+        if !id
+            .parse()
+            .is_ok_and(|n: i64| ids.contains(&n) && n.to_string() == *id)
+        {
+            return Err(FitError::Input(format!(
+                "a schedule is given for run {id}, which is not in the fit"
+            )));
+        }
+        spec.parse::<Schedule>()
+            .map_err(|e| FitError::Input(format!("schedule of run {id}: {e}")))?;
     }
     for (id, w) in &request.options.run_weights {
         if !request.runs.iter().any(|r| r.to_string() == *id) {
@@ -158,6 +181,42 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
                 "the weight of run {id} must be finite and >= 0, not {w}"
             )));
         }
+    }
+    Ok(())
+}
+
+/// `fixed` and `bounds` name parameters of the law, with finite values and non-empty
+/// bounds (a fixed value outside the law's default bounds is the user's choice).
+fn check_params(law: LawName, request: &FitRequest) -> Result<(), FitError> {
+    let names: Vec<&str> = law.param_specs().iter().map(|s| s.name).collect();
+    let o = &request.options;
+    for (what, name) in o
+        .fixed
+        .keys()
+        .map(|n| ("fixed", n))
+        .chain(o.bounds.keys().map(|n| ("bounds", n)))
+    {
+        if !names.contains(&name.as_str()) {
+            return Err(FitError::Input(format!(
+                "{what}: {} has no parameter '{name}'; its parameters are {}",
+                law.as_str(),
+                names.join(", ")
+            )));
+        }
+    }
+    if let Some((name, v)) = o.fixed.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(FitError::Input(format!(
+            "fixed: '{name}' = {v} is not a finite number"
+        )));
+    }
+    if let Some((name, [lo, hi])) = o
+        .bounds
+        .iter()
+        .find(|(_, [lo, hi])| lo.is_nan() || hi.is_nan() || lo >= hi)
+    {
+        return Err(FitError::Input(format!(
+            "bounds: '{name}' = [{lo}, {hi}] is not an interval with lower < upper"
+        )));
     }
     Ok(())
 }

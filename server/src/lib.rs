@@ -11,14 +11,17 @@
 //! - [`fit_input`]: stored runs -> fit inputs; [`jobs`]: the queue that runs fits;
 //! - [`batch`]: the batch-size workflow (critical batch, Su et al.'s law, hyper-parameter laws);
 //! - [`cli`]: the `curvecast` command line (`cli_fit`: `fit` and `predict`; `cli_batch`:
-//!   `batch`, `batch-su`, `batch-predict`, `batch-sweep`, `hyper`);
+//!   `batch`, `batch-su`, `batch-predict`, `batch-sweep`, `hyper`; `cli_examples`: the
+//!   examples at the end of each help; `cli_gen`: shell completions and man pages);
 //! - [`demo`]: loads the demo runs of `fixtures/demo` into an empty store.
 
 pub mod api;
 pub mod batch;
 pub mod cli;
 mod cli_batch;
+pub mod cli_examples;
 mod cli_fit;
+pub mod cli_gen;
 pub mod demo;
 pub mod export;
 pub mod fit;

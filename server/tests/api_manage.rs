@@ -143,7 +143,7 @@ async fn runs_upload_as_points_filter_patch_and_delete_case() {
             r#"{"name": "x", "points": {"loss": {"steps": [1, 3, 2], "values": [4, 3, 2]}}}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_file",
-            "steps[2] = 2 does not increase",
+            "points.loss.steps[2], column 'loss': step 2 does not increase",
         ),
         (
             r#"{"name": "x", "points": {"lr": {"steps": [1], "values": [1e-3]}}}"#,

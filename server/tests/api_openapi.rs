@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.x document that covers the router exactly
 //! (probed: every documented operation is served, every other method of a documented
 //! path is a 405), whose `$ref`s all resolve, and which names every endpoint the README
-//! shows.
+//! and the guides (`docs/**/*.md`) show.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -196,20 +196,73 @@ fn method_before(before: &str) -> Option<&'static str> {
         .map(|(_, method)| method)
 }
 
-/// Every `METHOD /api/...` the README shows (curl lines, prose, Python) is documented.
-#[tokio::test]
-async fn every_endpoint_in_the_readme_is_documented() {
-    common::both_transports(every_endpoint_in_the_readme_is_documented_case).await;
+/// `README.md` and every `.md` under `docs/`, as (path, text), read when the test runs.
+fn pages() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, name: &str, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let (path, name) = (
+                entry.path(),
+                format!("{name}/{}", entry.file_name().display()),
+            );
+            if path.is_dir() {
+                walk(&path, &name, out);
+            } else if name.ends_with(".md") {
+                out.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut pages = vec![("README.md".to_string(), readme)];
+    walk(&root.join("docs"), "docs", &mut pages);
+    pages
 }
 
-async fn every_endpoint_in_the_readme_is_documented_case() {
+/// Every `METHOD /api/...` the README and the guides show (curl lines, prose, Python) is
+/// documented.
+#[tokio::test]
+async fn every_endpoint_in_the_readme_and_the_guides_is_documented() {
+    common::both_transports(every_endpoint_in_the_readme_and_the_guides_is_documented_case).await;
+}
+
+async fn every_endpoint_in_the_readme_and_the_guides_is_documented_case() {
     let app = common::TestApp::new(Config::default());
     let documented = operations(&document(&app).await);
-    let readme = include_str!("../../README.md");
+    let pages = pages();
     let mut shown = BTreeMap::new();
+    for (page, text) in &pages {
+        shown_endpoints(page, text, &mut shown);
+    }
+    assert!(
+        shown.len() >= 15,
+        "found only {} endpoints in the README and the guides",
+        shown.len()
+    );
+    for ((method, path), line) in &shown {
+        assert!(
+            documented
+                .iter()
+                .any(|(m, template)| m == method && fills(template, path)),
+            "{line} shows {method} {path}, not in the document"
+        );
+    }
+}
+
+/// Whether `path` is `template` with its `{...}` segments filled in (`/api/runs/7` and a
+/// deliberately malformed `/api/runs/abc` both reach `/api/runs/{id}`).
+fn fills(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+}
+
+/// Adds the `METHOD /api/...` of one page to `shown`, each with `page:line: text`.
+fn shown_endpoints(page: &str, text: &str, shown: &mut BTreeMap<(String, String), String>) {
     // A curl command continued on the next line keeps its method.
     let mut carried: Option<&str> = None;
-    for line in readme.lines() {
+    for (n, line) in text.lines().enumerate() {
         for (i, _) in line.match_indices("/api/") {
             let path: String = line[i..]
                 .chars()
@@ -222,28 +275,15 @@ async fn every_endpoint_in_the_readme_is_documented_case() {
             let Some(method) = method_before(&line[..i]).or(carried) else {
                 continue; // a path named in prose without a method
             };
-            shown.insert((method.to_string(), path), line);
+            shown.insert(
+                (method.to_string(), path),
+                format!("{page}:{}: {line}", n + 1),
+            );
         }
         carried = if line.trim_end().ends_with('\\') {
             method_before(line).or(carried)
         } else {
             None
         };
-    }
-    assert!(
-        shown.len() >= 15,
-        "found only {} endpoints in the README",
-        shown.len()
-    );
-    for ((method, path), line) in &shown {
-        let template: String = path
-            .split('/')
-            .map(|s| if s.parse::<u64>().is_ok() { "{id}" } else { s })
-            .collect::<Vec<_>>()
-            .join("/");
-        assert!(
-            documented.contains(&(method.clone(), template.clone())),
-            "README shows {method} {path} ({template}), not in the document: {line}"
-        );
     }
 }

@@ -52,7 +52,7 @@ fn step_law_exponents() {
     // Except eta_opt's D exponent: 0.208 (bootstrap 95% CI 0.170-0.256) vs 0.307. The data
     // pin it weakly: with the same quadratic, windows of 1% / 2% / 5% give 0.226 / 0.208 /
     // 0.201, the 20 / 25 / 30 best runs 0.310 / 0.302 / 0.302, the bare argmin 0.288
-    // (README, "Hyper-parameter laws"). Bar here: within 0.12.
+    // (`docs/batch.md`, "On the published data"). Bar here: within 0.12.
     assert!(
         (lr.b.value - 0.307).abs() <= 0.12,
         "eta_opt D exponent {:?}",

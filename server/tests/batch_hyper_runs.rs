@@ -39,7 +39,9 @@ fn sweep_csv() -> String {
                     let last = l_best * (1.0 + 0.02 * u.0 * u.0 + 0.01 * u.1 * u.1) * noise;
                     let steps = d / b;
                     for j in 1..=5 {
-                        let step = steps * j as f64 / 5.0;
+                        // Steps are whole numbers (ingestion refuses others); the last
+                        // point is exact, so D = the last tokens is unchanged.
+                        let step = (steps * j as f64 / 5.0).round();
                         let loss = last + 0.5 * (1.0 - j as f64 / 5.0);
                         let lr_now = lr * (1.0 - 0.9 * (j - 1) as f64 / 4.0);
                         out.push_str(&format!(

@@ -47,6 +47,8 @@ fn fit_then_predict_a_new_schedule() {
         "[[Correlations]]",
         "[[Held-out runs]]",
         "wsdcon_3",
+        "[[Coverage]]",
+        "schedule families  = constant, cosine",
     ] {
         assert!(stdout.contains(section), "missing {section} in\n{stdout}");
     }
@@ -72,6 +74,11 @@ fn fit_then_predict_a_new_schedule() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
+    // A WSD is a family the fit never saw: said on stderr, the CSV stays clean.
+    assert!(
+        stderr.contains("warning: schedule family wsd-sqrt was never fitted (fitted: constant, cosine) [family_not_fitted]"),
+        "{stderr}"
+    );
     let csv = std::fs::read_to_string(&out).unwrap();
     let rows: Vec<Vec<f64>> = csv
         .lines()
@@ -88,6 +95,19 @@ fn fit_then_predict_a_new_schedule() {
     }
     // The loss falls over training and drops in the cooldown.
     assert!(rows[0][1] > rows[18][1] && rows[18][1] > rows[22][1]);
+
+    // A schedule like the fitted ones warns of nothing.
+    let (ok, stdout, stderr) = curvecast(&[
+        "predict",
+        "--fit",
+        saved.to_str().unwrap(),
+        "--schedule",
+        "cosine:peak=3e-4,final=3e-5,warmup=2160,total=24000",
+        "--every",
+        "1000",
+    ]);
+    assert!(ok && stdout.starts_with("step,loss"), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
 }
 
 #[test]

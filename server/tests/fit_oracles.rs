@@ -152,6 +152,31 @@ fn chinchilla_on_epoch_data_reproduces_hoffmanns_recipe() {
         "beta CI {:?}",
         ci("beta")
     );
+
+    // The natural-unit values, derived: exp of the logs, the delta-method stderr, the
+    // exponentiated interval; Epoch's published A, B, E lie inside those intervals.
+    let report = &fitted.report;
+    for (name, from, epoch) in [("A", "a", 477.84), ("B", "b", 2143.86), ("E", "e", 1.8172)] {
+        let p = report.params.iter().find(|p| p.name == from).unwrap();
+        let d = report.derived.iter().find(|d| d.name == name).unwrap();
+        assert_eq!(d.from, from);
+        assert_eq!(d.value, p.value.exp());
+        assert_eq!(d.stderr, p.stderr.map(|se| p.value.exp() * se));
+        let [lo, hi] = d.ci.unwrap();
+        assert_eq!([lo, hi], ci(from).map(f64::exp));
+        assert!(
+            lo <= epoch && epoch <= hi,
+            "{name}: Epoch's {epoch} not in [{lo}, {hi}]"
+        );
+    }
+    assert_eq!(report.derived.len(), 3, "alpha and beta are not logs");
+    let text = server::fit::report::text(report);
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("[[Derived]]"))
+        .find(|l| l.trim_start().starts_with("A "))
+        .unwrap_or_else(|| panic!("no derived A in\n{text}"));
+    assert!(line.ends_with("= exp(a)"), "{line}");
 }
 
 #[test]

@@ -244,7 +244,7 @@ fn warnings_for_what_was_handled() {
     for (text, expected) in [
         (
             "step,loss\n1,3\n2,nan\n3,2\n",
-            "1 non-finite value(s) (NaN or inf) left out, the first at line 3",
+            "1 non-finite value(s) (NaN or inf) left out, at line 3",
         ),
         (
             "step,loss\n1,3\n2,2.9\n2,2.8\n",
@@ -435,6 +435,18 @@ fn errors_say_what_and_where() {
         TooLarge,
         (None, None, None),
         "max_runs",
+    );
+    check_err(
+        "a.csv",
+        b"step,loss,a,b\n1,3,4,5\n",
+        &none,
+        &Limits {
+            max_columns: 3,
+            ..Limits::default()
+        },
+        TooLarge,
+        (Some(1), None, None),
+        "max_columns",
     );
     check_err(
         "a.json",

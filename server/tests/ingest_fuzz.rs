@@ -34,6 +34,7 @@ fn limits() -> Limits {
         max_line_bytes: 64 * 1024,
         max_files: 20,
         max_json_bytes: 1 << 20,
+        ..Limits::default()
     }
 }
 

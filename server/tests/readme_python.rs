@@ -1,5 +1,5 @@
-//! The README's "Use it from Python with requests" example, run as is with `python3` (and
-//! `requests`; `cargo xtask test` installs it) against a real listening server.
+//! The API guide's Python example (`docs/api.md`, section "From Python"), run as is with
+//! `python3` (and `requests`; `cargo xtask test` installs it) against a real listening server.
 
 use std::time::Duration;
 
@@ -9,12 +9,12 @@ use server::api::{self, Config};
 
 mod common;
 
-/// The first ```python block after the section's title, without the list's indent.
-fn snippet(readme: &str) -> String {
-    let title = readme
-        .find("Use it from Python with requests")
-        .expect("the README has the Python section");
-    let rest = &readme[title..];
+/// The first ```python block after the section's title, without any list indent.
+fn snippet(guide: &str) -> String {
+    let title = guide
+        .find("\n## From Python\n")
+        .expect("docs/api.md has the section \"From Python\"");
+    let rest = &guide[title..];
     let start = rest.find("```python\n").expect("a python block") + "```python\n".len();
     let end = start + rest[start..].find("```").expect("the block ends");
     let lines: Vec<&str> = rest[start..end].lines().collect();
@@ -32,8 +32,8 @@ fn snippet(readme: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_readme_python_example_runs_against_a_live_server() {
-    let code = snippet(include_str!("../../README.md"));
+async fn the_api_guides_python_example_runs_against_a_live_server() {
+    let code = snippet(include_str!("../../docs/api.md"));
     assert!(
         code.contains("import") && code.contains("/predict"),
         "{code}"
@@ -88,6 +88,13 @@ async fn the_readme_python_example_runs_against_a_live_server() {
     assert!(
         (printed - expected).abs() <= 5e-5,
         "printed {printed}, the API says {expected}"
+    );
+    // The WSD forecast of a cosine + constant fit is flagged, from the response header.
+    assert!(
+        stdout.contains(
+            "warning (family_not_fitted): schedule family wsd-sqrt was never fitted (fitted: constant, cosine)"
+        ),
+        "{stdout}"
     );
     // A language-model loss at the end of the schedule, not garbage.
     assert!((2.0..4.0).contains(&printed), "{printed}");

@@ -247,6 +247,18 @@ fn a_token_is_required_off_loopback_and_then_on_every_api_request() {
         !output.status.success() && stderr.contains("without an access token"),
         "{stderr}"
     );
+    // Off loopback a guessable token is refused too (issue 19).
+    let output = Command::new(env!("CARGO_BIN_EXE_curvecast"))
+        .args(["serve", "--addr", "0.0.0.0:0", "--dist", "/nonexistent"])
+        .args(["--token", "x", "--db"])
+        .arg(dir.path().join("t.db"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("a token of 1 characters"),
+        "{stderr}"
+    );
 
     let server = start_with(&dir.path().join("t.db"), &["--token", "tok-123"]);
     let client = reqwest::blocking::Client::new();
@@ -270,4 +282,58 @@ fn a_token_is_required_off_loopback_and_then_on_every_api_request() {
             .status(),
         200
     );
+    // HTTP auth schemes are case-insensitive.
+    assert_eq!(
+        client
+            .get(&health)
+            .header("authorization", "bearer tok-123")
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+/// `curvecast serve` started from an empty folder serves the web app built into the binary
+/// (issue 16): the page, its wasm with the right type, and the app's own routes.
+#[test]
+fn serve_from_an_empty_folder_serves_the_web_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_curvecast"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env_remove("CURVECAST_TOKEN")
+        .env_remove("CURVECAST_DB")
+        .env_remove("DATABASE_URL")
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let get = |path: &str| reqwest::blocking::get(format!("{}{path}", server.url)).unwrap();
+    let page = get("/");
+    assert_eq!(
+        page.status(),
+        200,
+        "no web app: the binary carries one when built with CURVECAST_EMBED_DIST (as `cargo xtask test` builds it)"
+    );
+    assert!(page.text().unwrap().contains("app.js"));
+    let wasm = get("/pkg/app_bg.wasm");
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert!(wasm.bytes().unwrap().starts_with(b"\0asm"));
+    assert!(get("/fits/7").text().unwrap().contains("app.js"));
+    assert_eq!(get("/api/health").status(), 200);
+    // The database was created in the folder it was started from.
+    assert!(dir.path().join("curvecast.db").exists());
 }

@@ -197,7 +197,8 @@ pub struct BootstrapSummary {
     pub seed: u64,
     /// Resamples whose refit failed (left out of the intervals).
     pub failed: usize,
-    /// What is resampled: whole runs (groups), never single points of a run.
+    /// What is resampled: whole runs (groups) with 4 runs or more, else blocks of
+    /// residuals within each run; never single points independently.
     pub unit: String,
     /// Parameter vectors of the successful refits (for prediction bands).
     pub samples: Vec<Vec<f64>>,
@@ -220,6 +221,10 @@ pub struct FitReport {
     pub n_starts: usize,
     /// Points left out of the fit, and why.
     pub excluded: Vec<String>,
+    /// Dense runs averaged into bins of steps before fitting (each bin weighted by its
+    /// count), one line per run.
+    #[serde(default)]
+    pub aggregation: Vec<String>,
     pub params: Vec<ParamEstimate>,
     /// Names of the free parameters, in the order of `correlations`.
     pub correlation_names: Vec<String>,
@@ -244,6 +249,70 @@ pub struct FitReport {
     /// standard deviations (quadratic approximation) and their ratio.
     #[serde(default)]
     pub identifiability: Option<serde_json::Value>,
+    /// Schedule laws: the peak LRs, lengths and schedule families of the fitted runs;
+    /// forecasts outside them carry warnings (`shared::extrapolation`). Absent for table
+    /// laws and for fits saved before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+    /// Natural-unit values of parameters fitted as logarithms (Chinchilla's `A = e^a`,
+    /// Kaplan's `N_c = e^log_nc`, ...), derived from `params`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived: Vec<DerivedEstimate>,
+}
+
+/// A value derived from a fitted log-form parameter: `value = exp(param)`, the standard
+/// error by the delta method (`value * stderr(param)`), the interval the exponentiated
+/// ends of the parameter's interval (exact for percentiles, since `exp` is monotone).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DerivedEstimate {
+    /// E.g. `A`.
+    pub name: String,
+    /// The fitted parameter it comes from, e.g. `a` (`A = exp(a)`).
+    pub from: String,
+    pub meaning: String,
+    pub value: f64,
+    pub stderr: Option<f64>,
+    /// At [`FitReport::ci_level`], like the parameter's.
+    pub ci: Option<[f64; 2]>,
+}
+
+/// What one fitted run of a schedule-law fit covered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunCoverage {
+    pub run: String,
+    /// Largest learning rate up to `last_step`.
+    pub peak_lr: f64,
+    /// Step of the run's last fitted loss point.
+    pub last_step: usize,
+    /// Schedule family of its learning rates up to `last_step`: `constant`, `cosine`,
+    /// `linear`, `inverse_sqrt`, `step`, `wsd-linear`, `wsd-sqrt`, `wsd-cosine`,
+    /// `wsd-square`, `wsd-geometric` or `other`.
+    pub family: String,
+}
+
+/// What a schedule-law fit's data covered; forecasts outside it carry warnings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Coverage {
+    /// Smallest and largest peak LR of the fitted runs (forecasts beyond them, with 1%
+    /// tolerance, are flagged).
+    pub peak_lr: [f64; 2],
+    /// The longest fitted run's last step (forecasts over 3 times longer are flagged).
+    pub last_step: usize,
+    /// The fitted runs' schedule families, sorted.
+    pub families: Vec<String>,
+    pub runs: Vec<RunCoverage>,
+}
+
+/// A forecast that leaves what the fit saw: `code` is `peak_lr_outside_fit`,
+/// `horizon_beyond_fit`, `family_not_fitted` or `coverage_unknown`; `message` a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForecastWarning {
+    pub code: String,
+    pub message: String,
 }
 
 /// `POST /api/fits`: what to fit.
@@ -295,10 +364,13 @@ pub struct FitRequestOptions {
     pub exclude_highest: usize,
     /// Weights of the points of fitted runs, by run id (default 1).
     pub run_weights: BTreeMap<String, f64>,
-    /// Bootstrap resamples of whole runs (0: none).
+    /// Bootstrap resamples (0: none; at most 10,000): of whole runs with 4 runs or more,
+    /// else of blocks of residuals within each run.
     pub bootstrap: usize,
     pub seed: Option<u64>,
+    /// Parameters held at a value, by name (names of the law's `report.params`).
     pub fixed: BTreeMap<String, f64>,
+    /// `[lower, upper]` bounds replacing a parameter's default ones, by name.
     pub bounds: BTreeMap<String, [f64; 2]>,
     /// Schedules (text form) for runs without a logged LR, by run id.
     pub schedules: BTreeMap<String, String>,
@@ -353,7 +425,7 @@ pub struct PredictRequest {
     pub schedule: Option<String>,
     /// Or explicit per-step learning rates.
     pub lrs: Option<Vec<f64>>,
-    /// Steps between predicted points (default 100).
+    /// Steps between predicted points (default 100; 1 to `schedule::MAX_STEPS`).
     pub every: Option<usize>,
 }
 
@@ -444,8 +516,8 @@ pub struct PlanResponse {
 pub struct BestScheduleRequest {
     /// Schedules in text form.
     pub candidates: Vec<String>,
-    /// Steps of training; each schedule is evaluated up to this step. Default: each
-    /// schedule's own total.
+    /// Steps of training; each schedule is evaluated up to this step (1 to
+    /// `schedule::MAX_STEPS`). Default: each schedule's own total.
     #[serde(default)]
     pub horizon: Option<usize>,
 }
@@ -458,6 +530,9 @@ pub struct RankedSchedule {
     pub schedule: String,
     pub step: usize,
     pub loss: Estimate,
+    /// Where this candidate leaves what the fit saw (empty: nowhere).
+    #[serde(default)]
+    pub warnings: Vec<ForecastWarning>,
 }
 
 /// A fit job's state, as sent by `GET /api/fits/{id}/events` (Server-Sent Events): one

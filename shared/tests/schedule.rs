@@ -367,6 +367,9 @@ fn text_errors_name_the_field() {
         ("constant:peak=-1,total=3", "peak"),
         ("constant:peak=1,total=0", "total"),
         ("constant:peak=1,total=100000001", "total"),
+        ("constant:peak=1,total=10000001", "total"),
+        ("cosine:peak=3e-4,total=1000000000000", "total"),
+        ("cosine:peak=3e-4,total=1e15", "total"),
         ("constant:peak=1,warmup=5,total=3", "warmup"),
         ("wsd:peak=1,total=10,decay=1.5", "decay"),
         ("wsd:peak=1,total=10", "decay"),
@@ -389,6 +392,73 @@ fn text_errors_name_the_field() {
             .to_string()
             .contains("`peak`")
     );
+}
+
+/// Steps are sizes of per-step arrays: every way a user's number becomes one is bounded
+/// by `MAX_STEPS` (issue 19).
+#[test]
+fn steps_are_bounded_by_max_steps() {
+    use shared::schedule::{BeforeFirst, MAX_STEPS, check_step, reconstruct, step_index};
+    assert_eq!(MAX_STEPS, 10_000_000);
+    assert_eq!(
+        "cosine:peak=3e-4,total=1000000000000"
+            .parse::<Schedule>()
+            .unwrap_err()
+            .to_string(),
+        "field `total`: 1000000000000 exceeds the limit of 10000000 steps (shared::schedule::MAX_STEPS)"
+    );
+    assert!("constant:peak=1,total=10000000".parse::<Schedule>().is_ok());
+
+    assert_eq!(step_index(0.0), Ok(0));
+    assert_eq!(step_index(100.0), Ok(100));
+    assert_eq!(step_index(1e7), Ok(10_000_000));
+    for (bad, message) in [
+        (
+            1e7 + 1.0,
+            "step 10000001 is above the limit of 10000000 steps",
+        ),
+        (
+            1e12,
+            "step 1000000000000 is above the limit of 10000000 steps",
+        ),
+        (1e20, "step 1e20 is above the limit of 10000000 steps"),
+        (
+            -8.0,
+            "step -8 is negative: steps count optimiser updates from 0",
+        ),
+        (
+            2.5,
+            "step 2.5 is not a whole number: steps count optimiser updates",
+        ),
+        (f64::NAN, "step NaN is not a finite number"),
+        (f64::INFINITY, "step inf is not a finite number"),
+    ] {
+        assert_eq!(step_index(bad).unwrap_err().to_string(), message, "{bad}");
+    }
+    assert_eq!(
+        check_step(50.0, 10).unwrap_err().to_string(),
+        "step 50 is above the limit of 10 steps"
+    );
+
+    // Arrays: an error, or (the infallible form) the cap; never an allocation by the number.
+    let s: Schedule = "constant:peak=1,total=10".parse().unwrap();
+    let max = MAX_STEPS as usize + 1;
+    assert!(matches!(
+        s.try_to_array_len(usize::MAX),
+        Err(ScheduleError::TooManySteps(_))
+    ));
+    assert_eq!(s.try_to_array_len(20).unwrap().len(), 20);
+    assert!(matches!(
+        reconstruct(&[(0, 1.0)], max + 1, BeforeFirst::Hold),
+        Err(ScheduleError::TooManySteps(_))
+    ));
+    assert!(
+        reconstruct(&[(0, 1.0)], usize::MAX, BeforeFirst::Hold)
+            .unwrap_err()
+            .to_string()
+            .contains("shared::schedule::MAX_STEPS")
+    );
+    assert_eq!(s.to_array_len(usize::MAX).len(), max);
 }
 
 #[test]

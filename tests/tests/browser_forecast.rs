@@ -1,11 +1,21 @@
 //! In a real browser: with a momentum fit of published runs (csv_100), the Forecast
 //! page recomputes a candidate's curve in the browser as a schedule field changes (no
-//! request), and its values equal the server's `/predict` for the same schedule; the
-//! candidates live in the address, which a fresh session reopens to the same curves.
+//! request), and its values equal the server's `/predict` for the same schedule; a
+//! candidate outside what the fit saw (a WSD, a new peak LR) shows its warnings beneath it
+//! and one like the fitted runs none; the candidates live in the address, which a fresh
+//! session reopens to the same curves.
 
 mod common;
 
 use common::{csv_100, start_browser, start_server};
+
+/// Script prefix: `w(i)` is candidate `i`'s warnings list (codes, text, whether its row is
+/// visible, whether the candidate's row carries the mark), or null before it exists.
+const WARNINGS: &str = "const w = i => { const u = document.getElementById(`cand-${i}-warnings`);
+    if (!u) return null; const row = u.closest('tr'); const own = row.previousElementSibling;
+    return { codes: [...u.querySelectorAll('li')].map(l => l.dataset.code), text: u.innerText.trim(),
+             visible: !row.hidden && row.getBoundingClientRect().height > 0,
+             marked: !!own.querySelector('.warn-mark') }; };";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
@@ -32,6 +42,41 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
                     return f && t && parseFloat(f.innerText) > 0 ? { text: f.innerText, y: t.y, x: t.x } : null;";
     let before = browser.wait_for("the first forecast", final_of).await;
     browser.screenshot("forecast-before").await;
+
+    // Candidate 1 (cosine, peak 3e-4, 24000 steps) is like the fitted runs: no warning.
+    // Candidate 2 (WSD with a 1-sqrt decay) is a family the fit never saw: said beneath it.
+    let shown = browser
+        .wait_for(
+            "the WSD candidate's warning",
+            &format!("{WARNINGS} const a = w(0), b = w(1); return a && b && b.codes.length ? [a, b] : null;"),
+        )
+        .await;
+    assert_eq!(shown[0]["codes"], serde_json::json!([]), "{shown}");
+    assert_eq!(shown[0]["visible"], false, "{shown}");
+    assert_eq!(
+        shown[1]["codes"],
+        serde_json::json!(["family_not_fitted"]),
+        "{shown}"
+    );
+    assert_eq!(shown[1]["visible"], true, "{shown}");
+    assert_eq!(
+        shown[1]["text"], "schedule family wsd-sqrt was never fitted (fitted: constant, cosine)",
+        "{shown}"
+    );
+    assert_eq!(shown[1]["marked"], true, "{shown}");
+    let coverage = browser
+        .wait_for(
+            "the fit's coverage",
+            "const c = document.getElementById('forecast-coverage'); return c && c.innerText;",
+        )
+        .await;
+    assert!(
+        coverage.as_str().unwrap().starts_with(
+            "Fitted on: peak LR 3e-4, runs up to step 23936, schedules constant, cosine."
+        ),
+        "{coverage}"
+    );
+    browser.screenshot("forecast-warnings").await;
     // API requests only (Chrome asks for the favicon again when the address is updated).
     let requests = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/')).length;";
     let n_requests = browser
@@ -120,11 +165,47 @@ async fn moving_a_schedule_field_changes_the_forecast_in_the_browser() {
         .unwrap()
         .json()
         .clone();
-    assert_eq!(best, "Best: candidate 2 (lowest final loss)");
+    // The best is a WSD, which the fit never saw: the line says so.
+    assert_eq!(
+        best,
+        "Best: candidate 2 (lowest final loss; outside what the fit saw: see its warnings)"
+    );
     browser.screenshot("forecast-bad-field").await;
 
-    // The address holds the candidates: a fresh session (no state) opens the same forecast.
+    // A peak LR above the fitted runs' is flagged as the field changes, and cleared again.
     browser.set_value("cand-0-warmup", "2160").await;
+    browser.set_value("cand-0-peak", "1e-3").await;
+    let flagged = browser
+        .wait_for(
+            "the peak-LR warning",
+            &format!("{WARNINGS} const a = w(0); return a && a.codes.length ? a : null;"),
+        )
+        .await;
+    assert_eq!(
+        flagged["codes"],
+        serde_json::json!(["peak_lr_outside_fit"]),
+        "{flagged}"
+    );
+    assert_eq!(flagged["visible"], true, "{flagged}");
+    assert!(
+        flagged["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("peak LR 1e-3 is above the fitted runs' peak LR (3e-4)"),
+        "{flagged}"
+    );
+    browser.screenshot("forecast-warning-peak").await;
+    browser.set_value("cand-0-peak", "3e-4").await;
+    browser
+        .wait_for(
+            "the cleared warning",
+            &format!(
+                "{WARNINGS} const a = w(0); return a && !a.codes.length && !a.visible && !a.marked;"
+            ),
+        )
+        .await;
+
+    // The address holds the candidates: a fresh session (no state) opens the same forecast.
     browser.click(thirtyfour::By::Id("add-candidate")).await;
     browser.set_value("cand-2-family", "linear").await;
     browser.set_value("cand-2-total", "30000").await;

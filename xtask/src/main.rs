@@ -3,6 +3,12 @@
 //! - `serve`: build everything (the wasm app, the server) and start the web app with demo data.
 //! - `test`: install what the tests need, build the app, and run every test.
 //! - `dist [--release]`: build the web app into `dist/`.
+//! - `completions [--out DIR]`: shell completions (bash, zsh, fish) and man pages, written by
+//!   the built `curvecast` itself (hidden `curvecast completions`), so this crate never links
+//!   the server and polars; default `target/completions`.
+//! - `screenshots`: the README's pictures, `docs/img/forecast.png` and
+//!   `docs/img/fit-report.png`, taken in headless Chromium over the demo runs by the
+//!   `e2e` example `screenshots` (`tests/examples/screenshots.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,9 +24,11 @@ fn main() -> Result<()> {
         Some("serve") => serve(&rest),
         Some("test") => test(),
         Some("dist") => dist(rest.contains(&"--release")).map(|_| ()),
+        Some("completions") => completions(&rest),
+        Some("screenshots") => screenshots(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release]>"
+                "usage: cargo xtask <serve [curvecast serve flags] | test | dist [--release] | completions [--out DIR] | screenshots>"
             );
             std::process::exit(2)
         }
@@ -49,9 +57,14 @@ fn cargo_bin() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// Cargo in the workspace root. Every build the xtask makes embeds the web app of
+/// `dist/` into the `curvecast` binary (`server/build.rs`), so the same variable keeps
+/// `serve`, `test` and `dist` sharing one build of the server.
 fn cargo() -> Command {
     let mut cmd = Command::new(cargo_bin());
-    cmd.current_dir(root());
+    let root = root();
+    cmd.current_dir(&root)
+        .env("CURVECAST_EMBED_DIST", root.join("dist"));
     cmd
 }
 
@@ -76,12 +89,17 @@ fn output(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
-fn serve(flags: &[&str]) -> Result<()> {
-    dist(true)?;
+/// Builds the `curvecast` binary and returns its path.
+fn build_curvecast() -> Result<PathBuf> {
     // The same package and target set as `cargo test`, so both share one polars build
     // (a narrower `-p server` resolves other features and compiles polars again).
     run(cargo().args(["build", "--all-targets"]))?;
-    let bin = target_dir()?.join("debug/curvecast");
+    Ok(target_dir()?.join("debug/curvecast"))
+}
+
+fn serve(flags: &[&str]) -> Result<()> {
+    dist(true)?;
+    let bin = build_curvecast()?;
     let root = root();
     run(Command::new(bin)
         .current_dir(&root)
@@ -89,9 +107,50 @@ fn serve(flags: &[&str]) -> Result<()> {
         .args(flags))
 }
 
+/// `completions [--out DIR]`: the folder, relative to where xtask was started; by default
+/// `target/completions` of the workspace.
+fn completions_dir(flags: &[&str]) -> Result<Option<PathBuf>> {
+    match flags {
+        [] => Ok(None),
+        ["--out", dir] => Ok(Some(PathBuf::from(dir))),
+        [flag] if flag.starts_with("--out=") => Ok(Some(PathBuf::from(&flag["--out=".len()..]))),
+        _ => bail!("usage: cargo xtask completions [--out DIR], not {flags:?}"),
+    }
+}
+
+fn completions(flags: &[&str]) -> Result<()> {
+    let out = completions_dir(flags)?.unwrap_or_else(|| root().join("target/completions"));
+    let bin = build_curvecast()?;
+    run(Command::new(bin).arg("completions").arg("--out").arg(&out))?;
+    eprintln!(
+        "xtask: bash: source {0}/curvecast.bash; zsh: {0}/_curvecast in your fpath; \
+         fish: {0}/curvecast.fish in ~/.config/fish/completions; man -l {0}/man/curvecast.1",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Builds the web app and the `screenshots` example (with the same command as the tests,
+/// so polars is not compiled again), which writes `docs/img/*.png`.
+fn screenshots() -> Result<()> {
+    ensure_browser()?;
+    dist(false)?;
+    build_curvecast()?;
+    let out = root().join("docs/img");
+    run(
+        Command::new(target_dir()?.join("debug/examples/screenshots"))
+            .current_dir(root())
+            .arg("--out")
+            .arg(&out),
+    )?;
+    eprintln!("xtask: look at them, then commit {}", out.display());
+    Ok(())
+}
+
 fn test() -> Result<()> {
     ensure_browser()?;
     ensure_python_requests()?;
+    ensure_curl()?;
     dist(false)?;
     run(cargo().args(["build", "--package", "shared", "--target", WASM_TARGET]))?;
     run(cargo().args(["test", "--no-fail-fast"]))
@@ -178,7 +237,8 @@ fn ensure_wasm_target() -> Result<()> {
     Ok(())
 }
 
-/// Python 3 with `requests`, for the README's Python example (`server/tests/readme_python.rs`).
+/// Python 3 with `requests`, for the API guide's Python example (`docs/api.md`, run by
+/// `server/tests/readme_python.rs`).
 fn ensure_python_requests() -> Result<()> {
     let have = Command::new("python3")
         .args(["-c", "import requests"])
@@ -187,10 +247,26 @@ fn ensure_python_requests() -> Result<()> {
     if have {
         return Ok(());
     }
-    eprintln!("xtask: installing Debian's python3-requests for the README's Python example");
+    eprintln!("xtask: installing Debian's python3-requests for the API guide's Python example");
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "python3-requests"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// curl, for the API sessions of the README and the guides (`server/tests/docs_console`).
+fn ensure_curl() -> Result<()> {
+    if Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian's curl for the API examples of the docs");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "curl"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -205,4 +281,24 @@ fn ensure_browser() -> Result<()> {
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_completions_folder_comes_from_out_or_defaults() {
+        assert_eq!(completions_dir(&[]).unwrap(), None);
+        assert_eq!(
+            completions_dir(&["--out", "x/y"]).unwrap(),
+            Some(PathBuf::from("x/y"))
+        );
+        assert_eq!(
+            completions_dir(&["--out=z"]).unwrap(),
+            Some(PathBuf::from("z"))
+        );
+        assert!(completions_dir(&["--out"]).is_err());
+        assert!(completions_dir(&["--outt", "x"]).is_err());
+    }
 }

@@ -157,7 +157,7 @@ pub fn NewFitPage() -> impl IntoView {
                     </select>
                     <label for="warmup">"Leave out steps before"</label>
                     <input id="warmup" type="number" min="0" placeholder="none" prop:value=warmup on:input=move |ev| warmup.set(event_target_value(&ev))/>
-                    <label for="bootstrap">"Bootstrap resamples (whole runs)"</label>
+                    <label for="bootstrap">"Bootstrap resamples"</label>
                     <input id="bootstrap" type="number" min="0" prop:value=bootstrap on:input=move |ev| bootstrap.set(event_target_value(&ev))/>
                 </div>
                 <div class="toolbar">

@@ -1,14 +1,17 @@
 //! The Forecast page: design learning-rate schedules and see a fitted schedule law's
 //! predicted loss curve update as fields change, computed in the browser by the
 //! `shared` law code (no server round trip); several candidates overlaid with the
-//! observed runs, their final losses and the best one. The fit and the candidates are
-//! kept in the address (`?fit=ID&c=CANDIDATE;CANDIDATE`), so a forecast is shareable.
+//! observed runs, their final losses and the best one. A candidate that leaves what the
+//! fit saw (peak LR, length, schedule family: `shared::extrapolation`, the server's rules)
+//! shows its warnings in a row beneath it. The fit and the candidates are kept in the
+//! address (`?fit=ID&c=CANDIDATE;CANDIDATE`), so a forecast is shareable.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
-use shared::api::{FitDetail, RunDetail};
+use shared::api::{Coverage, FitDetail, ForecastWarning, RunDetail};
 use shared::display::Table;
+use shared::extrapolation::{check, short};
 use shared::forecast::{CurveSettings, SCHEDULE_LAWS, predict, schedule_law};
 use shared::schedule::Schedule;
 
@@ -96,6 +99,8 @@ struct Forecast {
     loss: Vec<f64>,
     lower: Option<Vec<f64>>,
     upper: Option<Vec<f64>>,
+    /// Where the candidate leaves what the fit saw.
+    warnings: Vec<ForecastWarning>,
 }
 
 fn forecast(fit: &FitDetail, c: &Candidate) -> Result<Forecast, String> {
@@ -107,6 +112,7 @@ fn forecast(fit: &FitDetail, c: &Candidate) -> Result<Forecast, String> {
         return Err("total: at most 2,000,000 steps in the browser".into());
     }
     let lrs = schedule.to_array();
+    let warnings = check(report.coverage.as_ref(), &lrs, lrs.len());
     let every = (lrs.len() / 400).max(1);
     // From the end of warmup: the law's values during warmup dwarf the rest of the curve.
     let first = (schedule.warmup() as usize).div_ceil(every).max(1) * every;
@@ -130,7 +136,24 @@ fn forecast(fit: &FitDetail, c: &Candidate) -> Result<Forecast, String> {
         loss: curve.loss,
         lower: curve.lower,
         upper: curve.upper,
+        warnings,
     })
+}
+
+/// What the fit covers, in one line above the candidates.
+fn coverage_line(c: &Coverage) -> String {
+    let [lo, hi] = c.peak_lr;
+    let peak = if lo == hi {
+        short(lo)
+    } else {
+        format!("{} to {}", short(lo), short(hi))
+    };
+    format!(
+        "Fitted on: peak LR {peak}, runs up to step {}, schedules {}. Candidates beyond that (1% on the peak LR, {} steps) are flagged.",
+        c.last_step,
+        c.families.join(", "),
+        c.horizon_limit()
+    )
 }
 
 fn default_candidates() -> Vec<Candidate> {
@@ -269,6 +292,24 @@ pub fn ForecastPage() -> impl IntoView {
         }
     });
 
+    let warnings_of = move |i: usize| {
+        results.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.get(i))
+                .and_then(|f| f.as_ref().ok())
+                .map(|f| f.warnings.clone())
+                .unwrap_or_default()
+        })
+    };
+    let coverage = move || {
+        fit.with(|f| {
+            f.as_ref()
+                .and_then(|f| f.report.as_ref())
+                .and_then(|r| r.coverage.as_ref())
+                .map(coverage_line)
+        })
+    };
+
     // Rows are rebuilt only when the number of candidates changes, so typing keeps focus.
     let count = Memo::new(move |_| candidates.with(Vec::len));
     let field = move |i: usize,
@@ -302,12 +343,20 @@ pub fn ForecastPage() -> impl IntoView {
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
                 </Show>
+                <Show when=move || coverage().is_some()>
+                    <p class="meta" id="forecast-coverage">{move || coverage().unwrap_or_default()}</p>
+                </Show>
                 <table class="data-table candidates">
                     <thead><tr><th></th><th>"family"</th><th>"peak LR"</th><th>"final LR"</th><th>"warmup"</th><th>"steps"</th><th>"WSD decay fraction"</th><th>"decay shape"</th><th>"final loss"</th><th></th></tr></thead>
                     <tbody>
                         {move || (0..count.get()).map(|i| view! {
-                            <tr class:best=move || best.get() == Some(i)>
-                                <td><span class="swatch" style=format!("background:{}", colour(i as i64))></span>{format!("{}", i + 1)}</td>
+                            <tr class:best=move || best.get() == Some(i) class:warned=move || !warnings_of(i).is_empty()>
+                                <td>
+                                    <span class="swatch" style=format!("background:{}", colour(i as i64))></span>{format!("{}", i + 1)}
+                                    <Show when=move || !warnings_of(i).is_empty()>
+                                        <span class="warn-mark" title="outside what the fit saw: see below">" ⚠"</span>
+                                    </Show>
+                                </td>
                                 <td>
                                     <select id=format!("cand-{i}-family") aria-label="family"
                                         prop:value=move || candidates.with(|c| c.get(i).map(|c| c.family.clone()).unwrap_or_default())
@@ -344,12 +393,26 @@ pub fn ForecastPage() -> impl IntoView {
                                 <td><button class="small" aria-label=format!("remove candidate {}", i + 1)
                                     on:click=move |_| candidates.update(|c| if c.len() > 1 { c.remove(i); })>"remove"</button></td>
                             </tr>
+                            <tr class="candidate-warnings" hidden=move || warnings_of(i).is_empty()>
+                                <td></td>
+                                <td colspan="9">
+                                    <ul class="forecast-warnings" id=format!("cand-{i}-warnings") aria-label=format!("warnings of candidate {}", i + 1)>
+                                        {move || warnings_of(i).into_iter().map(|w| view! {
+                                            <li data-code=w.code>{w.message}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                </td>
+                            </tr>
                         }).collect_view()}
                     </tbody>
                 </table>
                 <div class="toolbar">
                     <button class="small" id="add-candidate" on:click=move |_| candidates.update(|c| { let last = c.last().cloned().unwrap_or_else(|| default_candidates()[0].clone()); c.push(last); })>"add a candidate"</button>
-                    <span id="best-candidate">{move || best.get().map(|i| format!("Best: candidate {} (lowest final loss)", i + 1)).unwrap_or_default()}</span>
+                    <span id="best-candidate">{move || best.get().map(|i| format!(
+                        "Best: candidate {} (lowest final loss{})",
+                        i + 1,
+                        if warnings_of(i).is_empty() { "" } else { "; outside what the fit saw: see its warnings" }
+                    )).unwrap_or_default()}</span>
                 </div>
             </section>
             <section class="panel">

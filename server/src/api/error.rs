@@ -92,10 +92,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A JSON body, or a 400 that says what is wrong with it.
+/// A JSON body, or an error that says what is wrong with it: 413 `body_too_large`,
+/// 415 `unsupported_media_type`, else (syntax, a missing or unknown field) 400
+/// `invalid_json`.
 pub fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))
+    body.map(|Json(v)| v).map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text())
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            e.body_text(),
+        ),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()),
+    })
 }
 
 /// Runs CPU work off the async threads; a panic becomes a 500.

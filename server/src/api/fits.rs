@@ -8,14 +8,15 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::api::{
     BestScheduleRequest, ErrorResponse, Estimate, FitDetail, FitProgress, FitRequest, FitStatus,
-    FitSummary, PlanRequest, PlanResponse, PredictRequest, Progress, RankedSchedule,
+    FitSummary, ForecastWarning, PlanRequest, PlanResponse, PredictRequest, Progress,
+    RankedSchedule,
 };
-use shared::schedule::Schedule;
+use shared::schedule::{MAX_STEPS, Schedule};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,7 +24,7 @@ use super::error::{blocking, body};
 use super::{ApiError, AppState};
 use crate::export::{self, Format};
 use crate::fit::laws::LawName;
-use crate::fit::predict::{SavedFit, predict_curve};
+use crate::fit::predict::{SavedFit, predict_curve, warnings};
 use crate::jobs;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,7 +56,7 @@ fn invalid(e: crate::fit::FitError) -> ApiError {
         (status = 202, description = "Queued; poll the `Location` header's URL", body = FitSummary,
             headers(("Location" = String, description = "`/api/fits/{id}`"))),
         (status = 400, description = "Malformed JSON or an unknown field", body = ErrorResponse),
-        (status = 422, description = "Unknown law, unknown run, a run without LR for a schedule law, too few points, bad options", body = ErrorResponse),
+        (status = 422, description = "Unknown law, unknown or repeated run, a run without LR for a schedule law, bad options (bootstrap over 10,000, unknown parameters in `fixed` or `bounds`, a schedule that does not parse)", body = ErrorResponse),
     )
 )]
 async fn create(
@@ -225,7 +226,8 @@ struct FormatQuery {
     ),
     request_body = PredictRequest,
     responses(
-        (status = 200, description = "Predicted points `run,step,loss,lower,upper`",
+        (status = 200, description = "Predicted points `run,step,loss,lower,upper` (the same columns in every format). Where the schedule leaves what the fit saw (a peak LR outside the fitted runs' by more than 1%, more than 3 times the longest fitted run, a schedule family no fitted run had) the `X-Curvecast-Warnings` header says so",
+            headers(("X-Curvecast-Warnings" = String, description = "A JSON array of `ForecastWarning` (`{\"code\", \"message\"}`; codes `peak_lr_outside_fit`, `horizon_beyond_fit`, `family_not_fitted`, `coverage_unknown`), `[]` when the forecast stays within the fit; sent with every format")),
             content(
                 (Vec<shared::api::PredictionRow> = "application/json"),
                 (String = "text/csv"),
@@ -234,7 +236,7 @@ struct FormatQuery {
         (status = 400, description = "Malformed JSON, unknown format, or not exactly one of `schedule` and `lrs`", body = ErrorResponse),
         (status = 404, description = "No such fit", body = ErrorResponse),
         (status = 409, description = "The fit is not done", body = ErrorResponse),
-        (status = 422, description = "An invalid schedule, too many points, or a law that does not predict from a schedule", body = ErrorResponse),
+        (status = 422, description = "An invalid schedule (`total` or `lrs` over 10,000,000 steps), `every` outside 1..=10,000,000, too many points, or a law that does not predict from a schedule", body = ErrorResponse),
     )
 )]
 async fn predict(
@@ -245,6 +247,16 @@ async fn predict(
     request: Result<Json<PredictRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let request = body(request)?;
+    // Checked before anything is loaded or computed: `every` and the length of `lrs` are
+    // sizes (a schedule's `total` is bounded by its parser, `Schedule::validate`).
+    let every = request.every.unwrap_or(100);
+    if !(1..=MAX_STEPS as usize).contains(&every) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_predict_request",
+            format!("`every` is {every}: give 1 to {MAX_STEPS} steps between predicted points"),
+        ));
+    }
     let format = match query.format.as_deref() {
         Some(text) => Format::parse(text).ok_or_else(|| {
             ApiError::bad_request(format!("unknown format '{text}': use csv, json or parquet"))
@@ -279,7 +291,7 @@ async fn predict(
         (None, Some(lrs))
             if !lrs.is_empty()
                 && lrs.iter().all(|v| v.is_finite() && *v >= 0.0)
-                && lrs.len() <= 100_000_000 =>
+                && lrs.len() as u64 <= MAX_STEPS =>
         {
             ("lrs".to_string(), lrs)
         }
@@ -287,7 +299,9 @@ async fn predict(
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_schedule",
-                "`lrs` must be a non-empty array of finite learning rates >= 0",
+                format!(
+                    "`lrs` must be a non-empty array of at most {MAX_STEPS} finite learning rates >= 0"
+                ),
             ));
         }
         _ => {
@@ -296,8 +310,8 @@ async fn predict(
             ));
         }
     };
-    let every = request.every.unwrap_or(100).max(1);
     let steps: Vec<usize> = (every..lrs.len()).step_by(every).collect();
+    let warned = warnings_header(&warnings(&saved, &lrs, lrs.len()));
     if steps.len() > 1_000_000 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -317,10 +331,36 @@ async fn predict(
     let bytes = export::predictions(&label, &points, format)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e))?;
     Ok((
-        [(header::CONTENT_TYPE, format.content_type())],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (HeaderName::from_static(WARNINGS_HEADER), warned),
+        ],
         Bytes::from(bytes),
     )
         .into_response())
+}
+
+/// The header of a forecast's warnings: the prediction's body is the same long-format
+/// table in JSON, CSV and Parquet, so the warnings travel beside it, in every format.
+pub const WARNINGS_HEADER: &str = "x-curvecast-warnings";
+
+/// `warnings` as a one-line JSON array (ASCII: a header value must be).
+fn warnings_header(warnings: &[ForecastWarning]) -> HeaderValue {
+    let json = serde_json::to_string(warnings).unwrap_or_else(|_| "[]".into());
+    let ascii: String = json
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&ascii).unwrap_or_else(|_| HeaderValue::from_static("[]"))
 }
 
 /// Done fits by id, parsed once (their reports hold every bootstrap parameter vector).
@@ -421,9 +461,9 @@ async fn plan(
         })
 }
 
-/// Most candidates of one `best-schedule` request, and the longest horizon.
+/// Most candidates of one `best-schedule` request; the longest horizon is `MAX_STEPS`.
 const MAX_CANDIDATES: usize = 50;
-const MAX_HORIZON: usize = 10_000_000;
+const MAX_HORIZON: usize = MAX_STEPS as usize;
 
 #[utoipa::path(
     post,
@@ -433,7 +473,7 @@ const MAX_HORIZON: usize = 10_000_000;
     params(("id" = i64, Path, description = "Fit id")),
     request_body = BestScheduleRequest,
     responses(
-        (status = 200, description = "Candidates, lowest predicted final loss first", body = Vec<RankedSchedule>),
+        (status = 200, description = "Candidates, lowest predicted final loss first; each with its `warnings` where it leaves what the fit saw (peak LR, length, schedule family)", body = Vec<RankedSchedule>),
         (status = 400, description = "Malformed JSON", body = ErrorResponse),
         (status = 404, description = "No such fit", body = ErrorResponse),
         (status = 409, description = "The fit is not done", body = ErrorResponse),
@@ -447,13 +487,6 @@ async fn best_schedule(
     request: Result<Json<BestScheduleRequest>, JsonRejection>,
 ) -> Result<Json<Vec<RankedSchedule>>, ApiError> {
     let request = body(request)?;
-    let fit = saved(&state, id).await?;
-    if !fit.law.is_schedule_law() {
-        return Err(unsupported(format!(
-            "fit {id} is {}, which does not predict from a schedule",
-            fit.law.as_str()
-        )));
-    }
     let invalid_request = |message: String| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -461,10 +494,25 @@ async fn best_schedule(
             message,
         )
     };
+    // The sizes of the work are checked before the fit is loaded.
     if request.candidates.is_empty() || request.candidates.len() > MAX_CANDIDATES {
         return Err(invalid_request(format!(
             "give 1 to {MAX_CANDIDATES} candidate schedules ({} given)",
             request.candidates.len()
+        )));
+    }
+    if let Some(h) = request.horizon
+        && !(1..=MAX_HORIZON).contains(&h)
+    {
+        return Err(invalid_request(format!(
+            "horizon {h} is not in 1..={MAX_HORIZON} (shared::schedule::MAX_STEPS)"
+        )));
+    }
+    let fit = saved(&state, id).await?;
+    if !fit.law.is_schedule_law() {
+        return Err(unsupported(format!(
+            "fit {id} is {}, which does not predict from a schedule",
+            fit.law.as_str()
         )));
     }
     let mut parsed = Vec::new();
@@ -488,6 +536,9 @@ async fn best_schedule(
                 let point = predict_curve(&fit, &lrs, &[step])
                     .map_err(|e| format!("'{spec}': {e}"))?
                     .remove(0);
+                // The LRs the forecast runs through, without the end value held past
+                // the schedule's own total (that would read as a new family).
+                let own = &lrs[..lrs.len().min(schedule.total() as usize)];
                 Ok(RankedSchedule {
                     rank: 0,
                     schedule: spec,
@@ -497,6 +548,7 @@ async fn best_schedule(
                         lower: point.lower,
                         upper: point.upper,
                     },
+                    warnings: warnings(&fit, own, step),
                 })
             })
             .collect::<Result<Vec<_>, String>>()

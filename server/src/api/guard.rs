@@ -22,7 +22,7 @@ pub async fn require_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer);
     match given {
         Some(given) if same(given.as_bytes(), token.as_bytes()) => next.run(request).await,
         _ => {
@@ -39,6 +39,14 @@ pub async fn require_token(
             response
         }
     }
+}
+
+/// The credentials of a `Bearer` authorization; the scheme is case-insensitive (RFC 9110).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_start())
 }
 
 /// Compares in time independent of where the first difference is.
@@ -67,5 +75,19 @@ pub async fn timeout(State(state): State<AppState>, request: Request, next: Next
             format!("the request took longer than {} s", limit.as_secs_f64()),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER  abc"] {
+            assert_eq!(bearer(value), Some("abc"), "{value}");
+        }
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearerabc"), None);
     }
 }

@@ -4,12 +4,15 @@
 //! convert between [`shared::api`] wire types and the store / ingestion types, and all
 //! errors leave through [`ApiError`] as `{"error": {"code", "message", "details"}}`.
 
+mod admission;
 mod batch;
 mod error;
 mod fits;
 mod guard;
 mod openapi;
 mod runs;
+mod uniform;
+mod webapp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
+pub use webapp::EmbeddedApp;
 
 use crate::ingest::Limits;
 use crate::store::Store;
@@ -33,25 +37,33 @@ pub struct Config {
     /// Largest request body accepted by the upload route, in bytes.
     pub max_upload_bytes: usize,
     pub limits: Limits,
-    /// The built web app (`index.html`, wasm, JS, CSS); `None` serves the API only.
+    /// The built web app (`index.html`, wasm, JS, CSS) on disk; when `None`, the app
+    /// embedded in the binary ([`Config::embedded`]) if any, else the API only.
     pub dist: Option<PathBuf>,
+    /// The web app carried by the `curvecast` binary (empty in tests and plain builds).
+    pub embedded: EmbeddedApp,
     /// When set, every `/api/*` request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
     /// Longest time an API request may take (uploads get [`Config::upload_timeout`]);
     /// fits are jobs, so their work is not bound by it.
     pub timeout: std::time::Duration,
     pub upload_timeout: std::time::Duration,
+    /// How long an upload may wait for its share of the upload memory budget
+    /// (see [`admission`]) before it is answered 503 `busy`.
+    pub upload_wait: std::time::Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_upload_bytes: 256 * 1024 * 1024,
+            max_upload_bytes: 128 * 1024 * 1024,
             limits: Limits::default(),
             dist: None,
+            embedded: &[],
             token: None,
             timeout: std::time::Duration::from_secs(30),
             upload_timeout: std::time::Duration::from_secs(300),
+            upload_wait: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -63,6 +75,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Done fits, parsed once: a done fit never changes, and predictions read it often.
     pub done_fits: fits::DoneFits,
+    /// The memory that uploads being read and parsed share.
+    pub upload_budget: admission::UploadBudget,
 }
 
 /// The whole application: API routes plus, when configured, the web app's files.
@@ -74,24 +88,35 @@ pub fn app(store: Store, config: Config) -> Router {
         jobs: crate::jobs::Jobs::new(1),
         config: Arc::new(config.clone()),
         done_fits: fits::DoneFits::default(),
+        upload_budget: admission::UploadBudget::new(config.max_upload_bytes, config.upload_wait),
     };
     let (api, _) = routes(&config).split_for_parts();
     let api = api
         .fallback(|| async { ApiError::not_found("no such API route") })
-        // Outermost last: the token is checked before anything else runs.
+        // Outermost last: every error leaves as JSON; the token is checked before
+        // anything else runs; then a request's size is admitted before its body is read.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            admission::admit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             guard::require_token,
-        ));
+        ))
+        .layer(axum::middleware::from_fn(uniform::json_errors));
     let router = Router::new().nest("/api", api).with_state(state);
+    let embedded = config.embedded;
     match dist {
         Some(dist) => router.fallback_service(
             ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
         ),
+        None if !embedded.is_empty() => {
+            router.fallback(move |uri: axum::http::Uri| async move { webapp::serve(embedded, &uri) })
+        }
         None => router,
     }
 }
@@ -103,8 +128,8 @@ fn routes(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(openapi::document))
         .merge(runs::router().layer(DefaultBodyLimit::max(config.max_upload_bytes)))
-        .merge(fits::router())
-        .merge(batch::router())
+        .merge(fits::router().layer(DefaultBodyLimit::max(admission::JSON_BODY_LIMIT)))
+        .merge(batch::router().layer(DefaultBodyLimit::max(admission::JSON_BODY_LIMIT)))
 }
 
 /// The OpenAPI document of the API (paths under `/api`), as served at `/api/openapi.json`.

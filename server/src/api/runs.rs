@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, AppState};
-use crate::ingest::{self, IngestError, ParsedFile, ParsedRun, report};
+use crate::ingest::{self, IngestError, LineGuard, ParsedFile, ParsedRun, report};
 use crate::isolated;
 use crate::store::{RunDeletion, RunFilter, RunReplacement};
 
@@ -319,7 +319,7 @@ async fn upload_points(
     let run = ingest::from_points(&file, upload, &state.config.limits)?;
     let runs = state
         .store
-        .add_upload(file, "json-points".into(), bytes.to_vec(), vec![run])
+        .add_upload(file, "json-points".into(), bytes, vec![run])
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -356,11 +356,15 @@ async fn get_run(
 /// The files of a multipart body, and the optional `mapping` field (JSON of
 /// [`Mapping`]) that overrides the detected column roles for all of them.
 struct UploadForm {
-    files: Vec<(String, Vec<u8>)>,
+    files: Vec<(String, Bytes)>,
     mapping: Mapping,
 }
 
-async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm, ApiError> {
+async fn read_form(
+    mut multipart: Multipart,
+    limit: usize,
+    limits: &ingest::Limits,
+) -> Result<UploadForm, ApiError> {
     let multipart_error = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(limit)
@@ -375,7 +379,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
         files: Vec::new(),
         mapping: Mapping::default(),
     };
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("mapping") && field.file_name().is_none() {
             let text = field.text().await.map_err(multipart_error)?;
             form.mapping = serde_json::from_str(&text).map_err(|e| {
@@ -388,8 +392,22 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
             .or(field.name())
             .unwrap_or("upload")
             .to_string();
-        let bytes = field.bytes().await.map_err(multipart_error)?;
-        form.files.push((name, bytes.to_vec()));
+        // Chunk by chunk, so that a text file's over-long line is refused as it arrives.
+        let mut bytes = Vec::new();
+        let mut lines = LineGuard::new(limits.max_line_bytes);
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if let Some(line) = lines.feed(&chunk) {
+                return Err(IngestError::too_large(
+                    &name,
+                    "max_line_bytes",
+                    format!("a line longer than {} bytes", limits.max_line_bytes),
+                )
+                .with_line(line)
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        form.files.push((name, Bytes::from(bytes)));
     }
     if form.files.is_empty() {
         return Err(ApiError::bad_request(
@@ -403,7 +421,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
 async fn read_files(
     state: &AppState,
     form: UploadForm,
-) -> Result<Vec<(String, Vec<u8>, Result<ParsedFile, IngestError>)>, ApiError> {
+) -> Result<Vec<(String, Bytes, Result<ParsedFile, IngestError>)>, ApiError> {
     let limits = state.config.limits.clone();
     tokio::task::spawn_blocking(move || {
         form.files
@@ -442,7 +460,7 @@ async fn preview(
     State(state): State<AppState>,
     multipart: Multipart,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let form = read_form(multipart, state.config.max_upload_bytes).await?;
+    let form = read_form(multipart, state.config.max_upload_bytes, &state.config.limits).await?;
     let files = read_files(&state, form).await?;
     Ok(Json(IngestReport {
         files: files
@@ -459,18 +477,15 @@ async fn upload_files(
     State(state): State<AppState>,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
-    let form = read_form(multipart, state.config.max_upload_bytes).await?;
+    let form = read_form(multipart, state.config.max_upload_bytes, &state.config.limits).await?;
     let parsed = read_files(&state, form).await?;
 
+    // A refusal stores nothing: the user still has the file, and a server that kept
+    // every refused body could be filled by refusals.
     if let Some(pos) = parsed.iter().position(|(_, _, r)| r.is_err()) {
         let mut parsed = parsed;
-        let (name, bytes, result) = parsed.swap_remove(pos);
-        let err = result.expect_err("position found an error");
-        state
-            .store
-            .add_rejected_upload(name, bytes, err.to_string())
-            .await?;
-        return Err(err.into());
+        let (_, _, result) = parsed.swap_remove(pos);
+        return Err(result.expect_err("position found an error").into());
     }
     let mut response = UploadResponse {
         runs: Vec::new(),

@@ -1,6 +1,6 @@
 //! A synthetic batch sweep with known answers: loss curves from Su et al.'s law
 //! (`L(N, S_min)` with `B_crit(L)`) at several model sizes and batch sizes, with
-//! multiplicative noise. For tests and the README's worked example.
+//! multiplicative noise. For tests and the worked example of `docs/batch.md`.
 
 use shared::api::batch::SweepRun;
 use shared::laws::batch::{SuParams, critical_batch};

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use shared::api::Coverage;
+use shared::extrapolation::run_coverage;
 use shared::laws::chinchilla::ChinchillaLaw;
 use shared::laws::kaplan::{KaplanNDLaw, KaplanNSLaw, KaplanPowerLaw};
 use shared::laws::multipower::MultiPowerLaw;
@@ -11,6 +13,7 @@ use shared::laws::power::SaturatingPowerLaw;
 use shared::laws::{Law, ParamSpec};
 
 use super::curve_starts::{self, Scales};
+use super::aggregate::aggregate;
 use super::prior::PriorTerm;
 use super::problem::{Block, Problem};
 use super::staged::Staged;
@@ -75,6 +78,23 @@ impl LawName {
                     names.join(", ")
                 ))
             })
+    }
+
+    /// The law's parameters (names, default bounds), known before any data is read.
+    pub fn param_specs(self) -> &'static [ParamSpec] {
+        use shared::laws::momentum::MomentumLaw;
+        match self {
+            LawName::Momentum => MomentumLaw::PARAMS,
+            LawName::Multipower => MultiPowerLaw::PARAMS,
+            LawName::Chinchilla => ChinchillaLaw::PARAMS,
+            LawName::KaplanN | LawName::KaplanD => KaplanPowerLaw::PARAMS,
+            LawName::KaplanNd => KaplanNDLaw::PARAMS,
+            LawName::KaplanNs => KaplanNSLaw::PARAMS,
+            LawName::Power => SaturatingPowerLaw::PARAMS,
+            LawName::Fsl => shared::laws::fsl::FslLaw::PARAMS,
+            LawName::Convex => shared::laws::convex::ConvexLaw::PARAMS,
+            LawName::PowerS1 => shared::laws::power_s1::PowerS1Law::PARAMS,
+        }
     }
 
     /// Whether the law predicts a loss curve from a learning-rate schedule.
@@ -176,6 +196,8 @@ pub struct LawSettings {
     pub convention: Convention,
     /// Momentum decay of S2 (momentum law).
     pub lambda: f64,
+    /// Runs with more points than this are averaged into bins (see [`aggregate`]).
+    pub max_points: usize,
 }
 
 impl Default for LawSettings {
@@ -183,6 +205,7 @@ impl Default for LawSettings {
         Self {
             convention: Convention::Code,
             lambda: 0.999,
+            max_points: super::aggregate::MAX_POINTS,
         }
     }
 }
@@ -206,6 +229,7 @@ pub fn prepare_curves(
     let kept = exclude_curve_points(runs, exclusion, &mut excluded);
     let mut train = Vec::new();
     let mut held = Vec::new();
+    let mut aggregation = Vec::new();
     let mut min_loss = f64::INFINITY;
     for run in &kept {
         if run.steps.is_empty() {
@@ -229,14 +253,23 @@ pub fn prepare_curves(
                 )));
             }
         }
-        let boxed = super::predict::schedule_law(law, settings, &run.lrs, &run.steps)?;
+        let fitted = aggregate(&run.steps, &run.loss, settings.max_points);
+        if let Some(width) = fitted.bin_width {
+            aggregation.push(format!(
+                "run '{}': {} points averaged into {} bins of {width} steps",
+                run.name,
+                run.steps.len(),
+                fitted.steps.len()
+            ));
+        }
+        let boxed = super::predict::schedule_law(law, settings, &run.lrs, &fitted.steps)?;
         let split = if holdout.contains(&run.name) {
             &mut held
         } else {
-            min_loss = run.loss.iter().copied().fold(min_loss, f64::min);
+            min_loss = fitted.loss.iter().copied().fold(min_loss, f64::min);
             &mut train
         };
-        split.push((run.name.clone(), boxed, run.loss.clone()));
+        split.push((run.name.clone(), boxed, fitted.loss, fitted.weights));
     }
     let specs = specs_of(&train)?;
     let (train, held) = (curve_problem(specs, train), curve_problem(specs, held));
@@ -269,6 +302,13 @@ pub fn prepare_curves(
     let solve_linear_starts = matches!(law, LawName::Fsl | LawName::Convex);
     let mut warnings = Vec::new();
     warn_peak_changes(&kept, holdout, &mut warnings);
+    // What the fitted runs cover, after the exclusions: forecasts outside it are flagged.
+    let coverage = Coverage::new(
+        kept.iter()
+            .filter(|r| !holdout.contains(&r.name))
+            .map(|r| run_coverage(&r.name, &r.lrs, r.steps.iter().copied().max().unwrap_or(0)))
+            .collect(),
+    );
     Ok(Prepared {
         law: law.as_str().into(),
         form: law.form().into(),
@@ -279,12 +319,14 @@ pub fn prepare_curves(
         starts,
         start_grid,
         excluded,
+        aggregation,
         warnings,
         linear,
         staged,
         bounds,
         fixed,
         solve_linear_starts,
+        coverage: Some(coverage),
     })
 }
 
@@ -362,35 +404,37 @@ pub fn prepare_table(
         starts,
         start_grid,
         excluded,
+        aggregation: Vec::new(),
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
         bounds: BTreeMap::new(),
         fixed: BTreeMap::new(),
         solve_linear_starts: false,
+        coverage: None,
     })
 }
 
 /// The law's parameters, from the first run to fit; an error when there is none.
-fn specs_of(train: &[(String, Box<dyn Law>, Vec<f64>)]) -> Result<&'static [ParamSpec], FitError> {
+fn specs_of(train: &[CurvePart]) -> Result<&'static [ParamSpec], FitError> {
     train
         .first()
         .map(|g| g.1.param_specs())
         .ok_or_else(|| FitError::Input("no runs left to fit (all held out or excluded)".into()))
 }
 
+/// A curve ready for its block: name, law instance, observed losses, point weights.
+type CurvePart = (String, Box<dyn Law>, Vec<f64>, Vec<f64>);
+
 /// One block per curve, each curve its own group.
-fn curve_problem(
-    specs: &'static [ParamSpec],
-    runs: Vec<(String, Box<dyn Law>, Vec<f64>)>,
-) -> Problem {
+fn curve_problem(specs: &'static [ParamSpec], runs: Vec<CurvePart>) -> Problem {
     let mut groups = Vec::new();
     let mut blocks = Vec::new();
-    for (g, (name, law, observed)) in runs.into_iter().enumerate() {
+    for (g, (name, law, observed, weights)) in runs.into_iter().enumerate() {
         groups.push(name);
         blocks.push(Block {
             law: law.into(),
-            weights: vec![1.0; observed.len()],
+            weights,
             group_of: vec![g; observed.len()],
             observed,
         });
@@ -579,4 +623,41 @@ fn check_holdout<'a>(
 
 fn law_error(e: shared::laws::LawError) -> FitError {
     FitError::Input(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names a fit request is checked against are those of the instances a fit builds.
+    #[test]
+    fn param_specs_match_the_law_instances() {
+        let names = |s: &[ParamSpec]| s.iter().map(|p| p.name).collect::<Vec<_>>();
+        for law in LawName::ALL {
+            let built = if law.is_schedule_law() {
+                super::super::predict::schedule_law(
+                    law,
+                    &LawSettings::default(),
+                    &[1e-3; 10],
+                    &[1, 5],
+                )
+                .unwrap()
+                .param_specs()
+            } else {
+                let row = |n: f64, d: f64| TableRow {
+                    run: format!("{n}"),
+                    n: Some(n),
+                    d: Some(d),
+                    x: Some(d),
+                    loss: 3.0,
+                };
+                let rows = [row(1e8, 1e9), row(2e8, 3e9)];
+                table_problem(law, &rows.iter().collect::<Vec<_>>())
+                    .unwrap()
+                    .unwrap()
+                    .specs
+            };
+            assert_eq!(names(law.param_specs()), names(built), "{law:?}");
+        }
+    }
 }

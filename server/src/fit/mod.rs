@@ -4,11 +4,13 @@
 //!
 //! Architecture invariant: the only module that knows argmin. It does no IO.
 
+pub mod aggregate;
 pub mod control;
 pub mod crossval;
 pub mod curve_starts;
 pub mod laws;
 mod metrics;
+pub mod natural;
 pub mod objective;
 pub mod optimize;
 pub mod plan;
@@ -46,6 +48,8 @@ pub struct Prepared {
     pub starts: Vec<Vec<f64>>,
     pub start_grid: String,
     pub excluded: Vec<String>,
+    /// Dense runs averaged into bins before fitting (see [`aggregate`]).
+    pub aggregation: Vec<String>,
     pub warnings: Vec<String>,
     /// Parameters the predictions depend on affinely (solved, not searched, per start).
     pub linear: Vec<usize>,
@@ -62,6 +66,8 @@ pub struct Prepared {
     /// screened (a few iterations from every start, the best continued: see
     /// `optimize::screened_gauss_newton`); for the laws whose evaluation is costly.
     pub solve_linear_starts: bool,
+    /// Schedule laws: the fitted runs' peak LRs, lengths and schedule families.
+    pub coverage: Option<shared::api::Coverage>,
 }
 
 /// The user's choices for a fit (everything but the data and the law).
@@ -82,7 +88,7 @@ pub struct FitOptions {
     /// Relative strength of the law's prior (staged fits only): `None` for the law's
     /// default, 0 for none (the plain maximum-likelihood fit of the full law).
     pub prior_strength: Option<f64>,
-    /// Choose that strength by leave-one-run-out cross-validation instead.
+    /// Choose that strength by forecast validation on the fitted runs ([`crossval`]).
     pub cross_validate: bool,
     /// Weights of the points of named fitted runs (default 1): e.g. less for a noisy run.
     pub run_weights: BTreeMap<String, f64>,
@@ -170,6 +176,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     check_data(&prepared.train, transform.n_free())?;
 
     let holdout = prepared.holdout;
+    let coverage = prepared.coverage;
     let staged_plan = prepared.staged;
     let linear = prepared.linear;
     let solve_linear_starts = prepared.solve_linear_starts && !linear.is_empty();
@@ -266,7 +273,16 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
     let mut cis: Vec<Option<[f64; 2]>> = vec![None; specs.len()];
     if options.bootstrap > 0 {
         options.control.begin("bootstrap", options.bootstrap);
-        let (samples, failed) = uncertainty::bootstrap(
+        // Few curves: resampling whole runs is degenerate (two runs have three distinct
+        // resamples), so blocks of residuals are resampled within each run instead.
+        let within_runs = problem.groups.len() < uncertainty::MIN_RUNS_FOR_RUN_BOOTSTRAP
+            && problem.blocks.len() == problem.groups.len();
+        let resample = if within_runs {
+            uncertainty::residual_bootstrap
+        } else {
+            uncertainty::bootstrap
+        };
+        let (samples, failed) = resample(
             &problem,
             &transform,
             &best.params,
@@ -289,7 +305,20 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             resamples: options.bootstrap,
             seed: options.seed,
             failed,
-            unit: "whole runs (groups) drawn with replacement".into(),
+            unit: if within_runs {
+                format!(
+                    "blocks of {} residuals within each run (moving-block bootstrap: fewer than {} runs)",
+                    problem
+                        .blocks
+                        .iter()
+                        .map(|b| uncertainty::residual_block(b.observed.len()).to_string())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    uncertainty::MIN_RUNS_FOR_RUN_BOOTSTRAP
+                )
+            } else {
+                "whole runs (groups) drawn with replacement".into()
+            },
             samples,
         });
     }
@@ -363,6 +392,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         ),
     };
     let n_starts = staged_outcome.as_ref().map_or(starts.len(), |o| o.n_starts);
+    let derived = natural::derive(&prepared.law, &params);
     let report = FitReport {
         law: prepared.law,
         form: prepared.form,
@@ -372,13 +402,13 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         start_grid: prepared.start_grid,
         n_starts,
         excluded: prepared.excluded,
+        aggregation: prepared.aggregation,
         correlation_names: transform
             .free_indices()
             .iter()
             .map(|&j| specs[j].name.to_string())
             .collect(),
         correlations: covariance.correlations,
-        params,
         objective_value: best.value,
         n_points,
         aic: n * (sse / n).ln() + 2.0 * k,
@@ -394,6 +424,9 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
             .as_ref()
             .and_then(|o| serde_json::to_value(o).ok()),
         identifiability,
+        coverage,
+        derived,
+        params,
     };
     Ok(Fitted {
         params: best.params.clone(),

@@ -68,12 +68,14 @@ pub fn fit_points(
         start_grid: format!("closed-form starts for [{name}]"),
         starts,
         excluded: Vec::new(),
+        aggregation: Vec::new(),
         warnings: Vec::new(),
         linear: Vec::new(),
         staged: None,
         bounds: BTreeMap::new(),
         fixed: BTreeMap::new(),
         solve_linear_starts: false,
+        coverage: None,
     };
     let options = FitOptions {
         objective: Objective {

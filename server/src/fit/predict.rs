@@ -1,8 +1,9 @@
 //! Predictions from a saved fit: a schedule law's loss curve under any learning-rate
-//! schedule, with a bootstrap band when the fit has one.
+//! schedule, with a bootstrap band when the fit has one, and the warnings of a schedule
+//! that leaves what the fit saw.
 
 use serde::{Deserialize, Serialize};
-use shared::api::{FitReport, PredictedPoint};
+use shared::api::{FitReport, ForecastWarning, PredictedPoint};
 use shared::forecast::{self, CurveSettings};
 use shared::laws::Law;
 
@@ -61,4 +62,10 @@ pub fn predict_curve(
             upper: band(&curve.upper, i),
         })
         .collect())
+}
+
+/// Where a forecast of `steps` steps under `lrs` (the schedule's own per-step learning
+/// rates) leaves what the fit saw (`shared::extrapolation`, the browser's rules too).
+pub fn warnings(fit: &SavedFit, lrs: &[f64], steps: usize) -> Vec<ForecastWarning> {
+    shared::extrapolation::check(fit.report.coverage.as_ref(), lrs, steps)
 }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use shared::api::{FitReport, RunMetrics};
+use shared::api::{Coverage, FitReport, RunMetrics};
+use shared::extrapolation::{PEAK_TOLERANCE, short};
 
 pub fn text(report: &FitReport) -> String {
     let mut out = String::new();
@@ -34,6 +35,12 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
             writeln!(out, "      - {e}")?;
         }
     }
+    if !r.aggregation.is_empty() {
+        writeln!(out, "    binned (mean loss per bin, weighted by its count):")?;
+        for a in &r.aggregation {
+            writeln!(out, "      - {a}")?;
+        }
+    }
     writeln!(out, "[[Variables]]")?;
     for p in &r.params {
         write!(out, "    {:<6}: {:<12.6}", p.name, p.value)?;
@@ -62,6 +69,26 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
             b.seed,
             b.failed
         )?;
+    }
+    if !r.derived.is_empty() {
+        writeln!(
+            out,
+            "[[Derived]] (natural units of the log-form parameters, not fitted: value = exp(param), stderr by the delta method, interval = exp of the parameter's)"
+        )?;
+        for d in &r.derived {
+            write!(out, "    {:<6}: {:<12.6}", d.name, d.value)?;
+            if let Some(se) = d.stderr {
+                write!(
+                    out,
+                    " +/- {se:<10.4e} ({:.2}%)",
+                    100.0 * se / d.value.abs().max(f64::MIN_POSITIVE)
+                )?;
+            }
+            if let Some([lo, hi]) = d.ci {
+                write!(out, " [{lo:.6}, {hi:.6}]")?;
+            }
+            writeln!(out, " = exp({})", d.from)?;
+        }
     }
     if !r.correlations.is_empty() {
         writeln!(out, "[[Correlations]] (|corr| > 0.1)")?;
@@ -139,6 +166,9 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
             )?;
         }
     }
+    if let Some(c) = &r.coverage {
+        coverage(out, c)?;
+    }
     metrics_table(out, "[[Fitted runs]]", &r.train)?;
     metrics_table(out, "[[Held-out runs]]", &r.holdout)?;
     if !r.warnings.is_empty() {
@@ -146,6 +176,40 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
         for w in &r.warnings {
             writeln!(out, "    - {w}")?;
         }
+    }
+    Ok(())
+}
+
+/// What the fitted runs cover; forecasts outside it carry warnings (`shared::extrapolation`).
+fn coverage(out: &mut String, c: &Coverage) -> std::fmt::Result {
+    writeln!(out, "[[Coverage]] (forecasts outside it carry warnings)")?;
+    let [lo, hi] = c.peak_lr;
+    let range = if lo == hi {
+        short(lo)
+    } else {
+        format!("{} to {}", short(lo), short(hi))
+    };
+    writeln!(
+        out,
+        "    peak LR            = {range} (+/- {}%)",
+        100.0 * PEAK_TOLERANCE
+    )?;
+    writeln!(
+        out,
+        "    longest run        = last step {} (forecasts up to {} steps)",
+        c.last_step,
+        c.horizon_limit()
+    )?;
+    writeln!(out, "    schedule families  = {}", c.families.join(", "))?;
+    for run in &c.runs {
+        writeln!(
+            out,
+            "      - {}: peak LR {}, last step {}, {}",
+            run.run,
+            short(run.peak_lr),
+            run.last_step,
+            run.family
+        )?;
     }
     Ok(())
 }

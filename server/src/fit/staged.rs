@@ -10,14 +10,15 @@
 //!    ([`super::prior`]) centred on the simplified fit's value for some parameters (`B`)
 //!    and on fixed values for others (`C = 1`, `beta = gamma = 0.5`), starting there.
 //!    The strength is relative: `strength = relative * (stage-one objective)`, so it
-//!    does not depend on the number of points or the noise level.
+//!    does not depend on the number of points or the noise level. It can instead be
+//!    chosen per fit by forecast validation on the fitted runs ([`super::crossval`]).
 //!
 //! Why: on three curves the full multi-power law's `B`, `C`, `beta`, `gamma` trade off
 //! (correlations near 1); converging them all lowers the training objective but worsens
 //! the forecast of other schedules (25M: 0.00137 instead of the published 0.00110).
 //! The authors' recipe (a simplified fit, then a short early-stopped refinement from
 //! `C = 1`, `beta = gamma = 0.5`) regularises implicitly; this is the same idea made
-//! explicit, with a strength that can be cross-validated ([`super::crossval`]).
+//! explicit.
 
 use serde::Serialize;
 

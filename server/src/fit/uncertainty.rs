@@ -1,8 +1,10 @@
 //! Uncertainty of a fit: standard errors and correlations from the Gauss-Newton
-//! covariance at the optimum, and a bootstrap that resamples whole runs.
+//! covariance at the optimum, and a bootstrap: of whole runs when there are enough of
+//! them, else of blocks of residuals within each run.
 
 use nalgebra::DMatrix;
 
+use super::objective::Scale;
 use super::optimize::{Settings, minimise};
 use super::problem::Problem;
 use super::transform::Transform;
@@ -153,6 +155,106 @@ pub fn bootstrap(
                         .iter()
                         .map(|draw| {
                             let fit = minimise(problem, draw, transform, p, &single);
+                            problem.control.advance();
+                            (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite()))
+                                .then_some(fit.params)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let failed = results.iter().filter(|r| r.is_none()).count();
+    (results.into_iter().flatten().collect(), failed)
+}
+
+/// Below this many fitted runs, [`bootstrap`] over whole runs is degenerate (two runs
+/// have three distinct resamples), and [`residual_bootstrap`] is used instead.
+pub const MIN_RUNS_FOR_RUN_BOOTSTRAP: usize = 4;
+
+/// The length of the residual blocks of a run of `n` points: sqrt(n), long enough to
+/// carry the slow structure a law leaves in a loss curve's residuals (which are far from
+/// independent), short enough that a resample mixes many blocks.
+pub fn residual_block(n: usize) -> usize {
+    ((n as f64).sqrt().round() as usize).clamp(1, n.max(1))
+}
+
+/// A moving-block bootstrap of the residuals within each run: every resample keeps the
+/// fitted curves and rebuilds each run's observations from blocks of
+/// [`residual_block`] consecutive residuals drawn with replacement from that run (on the
+/// objective's scale: ratios on the log scale), then refits from `p`. It works with one
+/// run, and keeps the autocorrelation of the residuals within a block. Returns the
+/// parameter vectors and the number of failed refits.
+pub fn residual_bootstrap(
+    problem: &Problem,
+    transform: &Transform,
+    p: &[f64],
+    resamples: usize,
+    seed: u64,
+    settings: &Settings,
+) -> (Vec<Vec<f64>>, usize) {
+    let objective = problem.objective;
+    // Per block: the fitted curve and the residuals of its points.
+    let fitted: Vec<Option<(Vec<f64>, Vec<f64>)>> = problem
+        .blocks
+        .iter()
+        .map(|block| {
+            let predicted = block.law.predict(p).ok()?;
+            let residuals = block
+                .observed
+                .iter()
+                .zip(&predicted)
+                .map(|(&o, &q)| objective.residual(o, q).unwrap_or(0.0))
+                .collect();
+            Some((predicted, residuals))
+        })
+        .collect();
+    let mut rng = SplitMix64(seed);
+    let problems: Vec<Problem> = (0..resamples)
+        .map(|_| {
+            let mut resampled = problem.clone();
+            for (block, fit) in resampled.blocks.iter_mut().zip(&fitted) {
+                let Some((predicted, residuals)) = fit else {
+                    continue;
+                };
+                let n = residuals.len();
+                let b = residual_block(n);
+                let mut drawn = Vec::with_capacity(n + b);
+                while drawn.len() < n {
+                    let start = rng.below(n - b + 1);
+                    drawn.extend_from_slice(&residuals[start..start + b]);
+                }
+                for (i, o) in block.observed.iter_mut().enumerate() {
+                    *o = match objective.scale {
+                        Scale::Log => predicted[i] * drawn[i].exp(),
+                        Scale::Raw => predicted[i] + drawn[i],
+                    };
+                }
+            }
+            resampled
+        })
+        .collect();
+    let single = Settings {
+        threads: 1,
+        ..*settings
+    };
+    let counts = problem.unit_counts();
+    let threads = settings.threads.max(1);
+    let chunk = problems.len().div_ceil(threads).max(1);
+    let results: Vec<Option<Vec<f64>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = problems
+            .chunks(chunk)
+            .map(|chunk| {
+                let counts = &counts;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|resampled| {
+                            let fit = minimise(resampled, counts, transform, p, &single);
                             problem.control.advance();
                             (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite()))
                                 .then_some(fit.params)

@@ -2,6 +2,11 @@
 //! keeps the last of repeated steps, and reports what it handled (non-finite values,
 //! steps going back, loss spikes, derived tokens). Nothing is dropped silently.
 //!
+//! Every point is checked as it arrives ([`super::values`]): an impossible step or
+//! value (negative, fractional step, beyond a [`Limits`] value bound) is an error naming
+//! the row and column; a non-finite value is left out and counted, and the warning names
+//! the first few rows.
+//!
 //! Run-level values (batch size, sequence length, tokens per step, N) become run
 //! attributes when constant within a run, and stay a series when they vary (a batch-size
 //! ramp-up). A run with a single loss point (a row of a scaling table) also gets its
@@ -15,12 +20,15 @@ use super::formats::FileAttrs;
 use super::mapping::{Mapping, MappingRoles};
 use super::origin::Origin;
 use super::roles::Role;
+use super::values::{self, Rule};
 use super::{IngestError, Limits, ParsedRun};
 
 /// A loss this many times the median of the previous points is reported as a spike.
 const SPIKE_RATIO: f64 = 1.3;
 /// Points before a spike that its median is taken over.
 const SPIKE_WINDOW: usize = 20;
+/// Rows of left-out non-finite values a warning names (then "...").
+const NAMED_ROWS: usize = 3;
 
 pub struct Assembler<'a> {
     file: String,
@@ -33,6 +41,8 @@ pub struct Assembler<'a> {
     pub notes: Vec<String>,
     /// The file has no step column: steps are row numbers, so no tokens from steps.
     pub steps_are_ordinals: bool,
+    /// The column (or tag) steps come from, for errors about a step.
+    pub step_source: String,
 }
 
 struct RunAcc {
@@ -49,8 +59,10 @@ struct SeriesAcc {
     sorted: bool,
     backs: usize,
     first_back: Option<String>,
+    rule: Rule,
     non_finite: usize,
-    first_non_finite: Option<String>,
+    /// Where the first [`NAMED_ROWS`] non-finite values were.
+    non_finite_rows: Vec<String>,
 }
 
 impl<'a> Assembler<'a> {
@@ -63,6 +75,7 @@ impl<'a> Assembler<'a> {
             warnings: Vec::new(),
             notes: Vec::new(),
             steps_are_ordinals: false,
+            step_source: "step".to_string(),
         }
     }
 
@@ -106,8 +119,9 @@ impl<'a> Assembler<'a> {
             sorted: true,
             backs: 0,
             first_back: None,
+            rule: Rule::of(role),
             non_finite: 0,
-            first_non_finite: None,
+            non_finite_rows: Vec::new(),
         });
         series.len() - 1
     }
@@ -120,7 +134,8 @@ impl<'a> Assembler<'a> {
     }
 
     /// Adds a point. Non-finite values are counted and left out; steps going back are
-    /// counted (a resumed run) and sorted out at the end.
+    /// counted (a resumed run) and sorted out at the end. An impossible step or value
+    /// ([`super::values`]) is an error at `row` of `origin`.
     #[inline]
     pub fn push(
         &mut self,
@@ -130,14 +145,24 @@ impl<'a> Assembler<'a> {
         value: f64,
         row: usize,
         origin: &Origin,
-    ) {
+    ) -> Result<(), IngestError> {
         let s = &mut self.runs[run].series[series];
+        if let Err(why) = values::check_step(step, self.limits) {
+            return Err(IngestError::malformed(&self.file, why)
+                .at_row(origin, row)
+                .with_column(&self.step_source));
+        }
         if !value.is_finite() {
             s.non_finite += 1;
-            if s.first_non_finite.is_none() {
-                s.first_non_finite = Some(origin.describe(row));
+            if s.non_finite_rows.len() < NAMED_ROWS {
+                s.non_finite_rows.push(origin.describe(row));
             }
-            return;
+            return Ok(());
+        }
+        if let Err(why) = values::check_value(s.rule, value, self.limits) {
+            return Err(IngestError::malformed(&self.file, why)
+                .at_row(origin, row)
+                .with_column(&s.source));
         }
         if let Some(&last) = s.steps.last()
             && step <= last
@@ -152,6 +177,7 @@ impl<'a> Assembler<'a> {
         }
         s.steps.push(step);
         s.values.push(value);
+        Ok(())
     }
 
     /// Sorts, deduplicates and checks every series, turns run-level series into
@@ -185,9 +211,14 @@ impl<'a> Assembler<'a> {
                     issue(
                         &s.key,
                         format!(
-                            "{} non-finite value(s) (NaN or inf) left out, the first at {}",
+                            "{} non-finite value(s) (NaN or inf) left out, at {}{}",
                             s.non_finite,
-                            s.first_non_finite.as_deref().unwrap_or("?")
+                            s.non_finite_rows.join(", "),
+                            if s.non_finite > s.non_finite_rows.len() {
+                                ", ..."
+                            } else {
+                                ""
+                            }
                         ),
                     );
                 }

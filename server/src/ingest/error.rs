@@ -25,7 +25,9 @@ pub struct IngestError {
 pub enum IngestErrorKind {
     /// The file has no data at all.
     Empty,
-    /// The file is not what it claims to be, or a cell does not parse.
+    /// The file is not what it claims to be, a cell does not parse, or a value is
+    /// impossible (a negative or fractional step, a loss <= 0, a negative learning rate)
+    /// or beyond a [`super::Limits`] value bound (the message names it); HTTP 422.
     Malformed,
     /// The file is readable but lacks something needed (e.g. a loss column).
     Missing,

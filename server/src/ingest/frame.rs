@@ -441,6 +441,9 @@ pub fn assemble(
         .map(|(c, _, _)| numbers(*c))
         .collect::<Result<_, _>>()?;
     let steps = step_numbers.as_ref().map(Numbers::view);
+    if let Some(c) = plan.step {
+        asm.step_source = columns[c].name().to_string();
+    }
     let values: Vec<(View, Role, String)> = plan
         .values
         .iter()
@@ -575,12 +578,12 @@ pub fn assemble(
             for (w, (numbers, run, role, source)) in wide.iter().enumerate() {
                 if let Some(v) = numbers.get(row) {
                     let id = series_id(asm, *run, values.len() + w, *role, source, wide_counts[w]);
-                    asm.push(*run, id, step, v, row, origin);
+                    asm.push(*run, id, step, v, row, origin)?;
                 }
                 for (c, (numbers, role, source)) in values.iter().enumerate() {
                     if let Some(v) = numbers.get(row) {
                         let id = series_id(asm, *run, c, *role, source, value_counts[c]);
-                        asm.push(*run, id, step, v, row, origin);
+                        asm.push(*run, id, step, v, row, origin)?;
                     }
                 }
             }
@@ -615,7 +618,7 @@ pub fn assemble(
                     (None, None) => 1,
                 };
                 let id = series_id(asm, run, c, *role, source, rows);
-                asm.push(run, id, step, v, row, origin);
+                asm.push(run, id, step, v, row, origin)?;
             }
         }
     }

@@ -13,10 +13,14 @@
 //! - `assemble`: points -> sorted, deduplicated series, attributes, derived tokens, warnings;
 //! - [`report`]: the serialisable summary of what was found (CLI, upload preview);
 //! - [`samples`]: writes a sample file of every format (fixtures and round-trip tests);
-//! - [`table`]: a plain CSV table as text cells (reduced batch sweeps).
+//! - [`table`]: a plain CSV table as text cells (reduced batch sweeps);
+//! - [`LineGuard`]: the longest-line limit, checked while an upload streams in.
+//! - [`values`]: the rules every step and value obeys where it enters (files through
+//!   `assemble`, JSON points through `points`).
 //!
 //! Safety: [`Limits`] bound the bytes, rows, runs, line length, archive entries and JSON
-//! documents (each error names its limit; `TooLarge` is HTTP 413); a panic inside a
+//! documents (each error names its limit; `TooLarge` is HTTP 413) and the values
+//! ([`values`]: steps, losses, learning rates; `Malformed`, HTTP 422); a panic inside a
 //! reader becomes an error for that file. `tests/ingest_fuzz.rs` fuzzes every format.
 //! polars-parquet can abort the process on some corrupt Parquet data pages (a huge
 //! allocation, not a panic), so callers read Parquet and archives through
@@ -33,6 +37,7 @@ pub mod detect;
 mod error;
 mod formats;
 mod frame;
+mod line_guard;
 pub mod mapping;
 mod origin;
 mod points;
@@ -40,6 +45,7 @@ pub mod report;
 pub mod roles;
 pub mod samples;
 pub mod table;
+pub mod values;
 
 use std::collections::BTreeMap;
 
@@ -49,14 +55,19 @@ use shared::api::Series;
 pub use detect::Format;
 pub use error::{IngestError, IngestErrorKind};
 pub use formats::tfevents;
+pub use line_guard::LineGuard;
 pub use mapping::Mapping;
 pub use points::from_points;
 pub use report::Report;
 pub use roles::Role;
 
 /// Bounds that keep a hostile or mistaken upload from exhausting the server. Every
-/// error for a bound names its field.
+/// error for a bound names its field. The size bounds (`max_bytes` ... `max_json_bytes`)
+/// are HTTP 413; the value bounds (`max_step`, `max_loss`, `max_lr`) are checked for
+/// every point where it enters (see [`values`]) and are HTTP 422 naming the file, the
+/// line or record, the column and the value.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Bytes of one file; for an archive, of all its files once unpacked.
     pub max_bytes: usize,
@@ -70,6 +81,23 @@ pub struct Limits {
     pub max_files: usize,
     /// Bytes of a JSON document that is parsed whole (JSON lines and CSV stream instead).
     pub max_json_bytes: usize,
+    /// Columns of a table (a W&B chart export has three per run).
+    pub max_columns: usize,
+    /// Largest step (default [`shared::schedule::MAX_STEPS`], ten million: above any real
+    /// training run; fits build per-step arrays up to the last step, 80 MB at this length).
+    pub max_step: u64,
+    /// Largest loss (and eval loss), default 1e6. A cross-entropy in nats starts near
+    /// ln(vocabulary size), 10 to 12.5 for vocabularies of 32k to 256k tokens; 1e6 leaves
+    /// five orders of magnitude above that for spikes and diverging runs (whose NaN or
+    /// inf points are left out with a warning). A larger value is a column that is not a
+    /// per-token loss (tokens, a loss summed over a batch), and near f64's range it would
+    /// overflow the fits (the laws' irreducible loss is bounded by 20).
+    pub max_loss: f64,
+    /// Largest learning rate, default 100. Adam runs use 1e-5 to 1e-2; SGD with the linear
+    /// scaling rule logs 0.1 x batch / 256, e.g. 25.6 at batch 64k (so 10 would refuse
+    /// real large-batch vision runs). A larger value is a column of steps, tokens or
+    /// sequence lengths mapped as the learning rate.
+    pub max_lr: f64,
 }
 
 impl Default for Limits {
@@ -81,6 +109,10 @@ impl Default for Limits {
             max_line_bytes: 1024 * 1024,
             max_files: 1_000,
             max_json_bytes: 64 * 1024 * 1024,
+            max_columns: 10_000,
+            max_step: shared::schedule::MAX_STEPS,
+            max_loss: 1e6,
+            max_lr: 100.0,
         }
     }
 }

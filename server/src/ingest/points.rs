@@ -1,9 +1,12 @@
 //! Runs sent as JSON points (`POST /api/runs` with a JSON body) get the checks a file gets:
-//! a `loss` series, equal lengths, finite numbers, increasing steps. Errors name the run,
-//! the series and the index.
+//! a `loss` series, equal lengths, increasing steps, and the value rules of
+//! [`super::values`] (whole steps within `max_step`, losses > 0, learning rates >= 0,
+//! within their bounds). JSON has no NaN, so every number must be finite. Errors name
+//! the run, the series and the index (`points.loss.values[3]`).
 
 use shared::api::RunUpload;
 
+use super::values::{self, Rule};
 use super::{IngestError, IngestErrorKind, Limits, ParsedRun};
 
 /// Checks `upload` and turns it into a run; `file` names it in errors.
@@ -48,32 +51,36 @@ pub fn from_points(
                 format!("more than {} points", limits.max_rows),
             ));
         }
+        let rule = Rule::of_key(name);
+        let at = |what: &str, i: usize| format!("points.{name}.{what}[{i}]");
         for (i, (&step, &value)) in series.steps.iter().zip(&series.values).enumerate() {
-            if !(step.is_finite() && step >= 0.0) {
-                return Err(malformed(
-                    name,
-                    format!("steps[{i}] = {step} is not a finite step >= 0"),
-                ));
+            if let Err(why) = values::check_step(step, limits) {
+                return Err(malformed(name, why).with_at(at("steps", i)));
             }
             if !value.is_finite() {
-                return Err(malformed(
-                    name,
-                    format!("values[{i}] = {value} is not a finite number"),
-                ));
+                return Err(malformed(name, format!("{value} is not a finite number"))
+                    .with_at(at("values", i)));
+            }
+            if let Err(why) = values::check_value(rule, value, limits) {
+                return Err(malformed(name, why).with_at(at("values", i)));
             }
             if i > 0 && step <= series.steps[i - 1] {
-                return Err(malformed(
-                    name,
-                    format!("steps[{i}] = {step} does not increase"),
-                ));
+                return Err(malformed(name, format!("step {step} does not increase"))
+                    .with_at(at("steps", i)));
             }
         }
     }
-    if let Some((name, value)) = upload.attrs.iter().find(|(_, v)| !v.is_finite()) {
-        return Err(malformed(
-            &format!("attrs.{name}"),
-            format!("{value} is not a finite number"),
-        ));
+    for (name, &value) in &upload.attrs {
+        let column = format!("attrs.{name}");
+        if !value.is_finite() {
+            return Err(malformed(
+                &column,
+                format!("{value} is not a finite number"),
+            ));
+        }
+        if let Err(why) = values::check_value(Rule::of_key(name), value, limits) {
+            return Err(malformed(&column, why));
+        }
     }
     let sources = upload
         .points

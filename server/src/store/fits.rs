@@ -10,11 +10,14 @@ impl Store {
     pub async fn add_fit(&self, request: FitRequest) -> Result<i64, StoreError> {
         self.with(move |conn| {
             let json = serde_json::to_string(&request).unwrap_or_default();
-            conn.execute(
-                "INSERT INTO fits (law, request, status) VALUES (?1, ?2, 'queued')",
-                params![request.law, json],
+            let tx = conn.transaction()?;
+            let id = super::next_id(&tx, "fits")?;
+            tx.execute(
+                "INSERT INTO fits (id, law, request, status) VALUES (?1, ?2, ?3, 'queued')",
+                params![id, request.law, json],
             )?;
-            Ok(conn.last_insert_rowid())
+            tx.commit()?;
+            Ok(id)
         })
         .await
     }

@@ -3,7 +3,8 @@
 //! Architecture invariant: this is the only module that knows SQL. Every query is
 //! parameterised. An upload and all its runs are written in one transaction, so a crash
 //! never leaves a half-written run visible. Raw uploaded bytes are kept as uploaded, so
-//! runs can be re-read after a parser fix. Fits: [`fits`].
+//! runs can be re-read after a parser fix; a refused upload is not stored. Ids only grow:
+//! a deleted run, upload or fit keeps its id for ever (`id_sequence`). Fits: [`fits`].
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,17 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE runs ADD COLUMN schedule TEXT;
     ALTER TABLE runs ADD COLUMN sources TEXT NOT NULL DEFAULT '{}';
+",
+    // Ids never change meaning: each table takes its ids from a counter that only grows
+    // (SQLite would otherwise reuse the id of the last row after a delete). Refused
+    // uploads are no longer kept: those an older version stored are dropped.
+    "
+    CREATE TABLE id_sequence (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    INSERT INTO id_sequence (name, last)
+        SELECT 'uploads', COALESCE(MAX(id), 0) FROM uploads
+        UNION ALL SELECT 'runs', COALESCE(MAX(id), 0) FROM runs
+        UNION ALL SELECT 'fits', COALESCE(MAX(id), 0) FROM fits;
+    DELETE FROM uploads WHERE error IS NOT NULL AND id NOT IN (SELECT upload_id FROM runs);
 ",
 ];
 
@@ -183,47 +195,29 @@ impl Store {
         &self,
         file_name: String,
         format: String,
-        bytes: Vec<u8>,
+        bytes: impl AsRef<[u8]> + Send + 'static,
         runs: Vec<ParsedRun>,
     ) -> Result<Vec<RunSummary>, StoreError> {
         self.with(move |conn| {
             let tx = conn.transaction()?;
+            let upload_id = next_id(&tx, "uploads")?;
             tx.execute(
-                "INSERT INTO uploads (file_name, format, bytes) VALUES (?1, ?2, ?3)",
-                params![file_name, format, bytes],
+                "INSERT INTO uploads (id, file_name, format, bytes) VALUES (?1, ?2, ?3, ?4)",
+                params![upload_id, file_name, format, bytes.as_ref()],
             )?;
-            let upload_id = tx.last_insert_rowid();
             let mut ids = Vec::with_capacity(runs.len());
             for run in &runs {
+                let run_id = next_id(&tx, "runs")?;
                 tx.execute(
-                    "INSERT INTO runs (upload_id, name, lr_source, n_points) VALUES (?1, ?2, 'none', 0)",
-                    params![upload_id, run.name],
+                    "INSERT INTO runs (id, upload_id, name, lr_source, n_points) VALUES (?1, ?2, ?3, 'none', 0)",
+                    params![run_id, upload_id, run.name],
                 )?;
-                let run_id = tx.last_insert_rowid();
                 write_data(&tx, run_id, run)?;
                 ids.push(run_id);
             }
             let summaries = ids.iter().map(|&id| summary(&tx, id)).collect::<Result<Vec<_>, _>>()?;
             tx.commit()?;
             Ok(summaries.into_iter().flatten().collect())
-        })
-        .await
-    }
-
-    /// Keeps a file that could not be read, with the reason, so that nothing a user
-    /// uploaded is lost and it can be read again once the reader learns its format.
-    pub async fn add_rejected_upload(
-        &self,
-        file_name: String,
-        bytes: Vec<u8>,
-        error: String,
-    ) -> Result<i64, StoreError> {
-        self.with(move |conn| {
-            conn.execute(
-                "INSERT INTO uploads (file_name, bytes, error) VALUES (?1, ?2, ?3)",
-                params![file_name, bytes, error],
-            )?;
-            Ok(conn.last_insert_rowid())
         })
         .await
     }
@@ -368,6 +362,19 @@ impl Store {
         .await
     }
 
+    /// Uploads kept (each with its raw bytes), and their bytes in all.
+    pub async fn count_uploads(&self) -> Result<(u64, u64), StoreError> {
+        self.read(|conn| {
+            let (n, bytes) = conn.query_row(
+                "SELECT count(*), COALESCE(SUM(length(bytes)), 0) FROM uploads",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )?;
+            Ok((n as u64, bytes as u64))
+        })
+        .await
+    }
+
     pub async fn get_run(&self, id: i64) -> Result<Option<RunDetail>, StoreError> {
         self.read(move |conn| {
             let Some(summary) = summary(conn, id)? else {
@@ -489,6 +496,15 @@ fn summary(conn: &Connection, id: i64) -> Result<Option<RunSummary>, rusqlite::E
         summary_of_row,
     )
     .optional()
+}
+
+/// The next id of `table`: one above every id it ever handed out, deleted ones included.
+fn next_id(conn: &Connection, table: &str) -> Result<i64, rusqlite::Error> {
+    conn.query_row(
+        "UPDATE id_sequence SET last = last + 1 WHERE name = ?1 RETURNING last",
+        [table],
+        |row| row.get(0),
+    )
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -15,6 +15,8 @@ use tower::ServiceExt;
 /// The whole application over a database in a temporary folder (removed on drop).
 pub struct TestApp {
     pub router: axum::Router,
+    /// The app's store, for checks the API does not show (e.g. what a refusal kept).
+    pub store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -23,7 +25,8 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("test.db")).unwrap();
         Self {
-            router: api::app(store, config),
+            router: api::app(store.clone(), config),
+            store,
             _dir: dir,
         }
     }

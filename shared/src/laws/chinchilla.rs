@@ -139,6 +139,10 @@ pub struct ChinchillaLaw {
 }
 
 impl ChinchillaLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     /// `n` parameters and `d` tokens per point (equal lengths, finite and > 0).
     pub fn new(n: &[f64], d: &[f64]) -> Result<Self, LawError> {
         let (ln_n, ln_d) = log_pairs(("n", n), ("d", d))?;

@@ -155,6 +155,9 @@ fn exp_chunk(x: &mut [f64; LEAF], n: usize) {
 }
 
 impl ConvexLaw {
+    /// The law's parameters, known before any data is read.
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     /// Prepares the law for per-step learning rates `lrs` (finite, >= 0) at `steps`
     /// (each `< lrs.len()`).
     pub fn new(lrs: &[f64], steps: &[usize]) -> Result<Self, LawError> {

@@ -135,6 +135,9 @@ pub struct FslLaw {
 }
 
 impl FslLaw {
+    /// The law's parameters, known before any data is read.
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     /// Prepares the law for per-step learning rates `lrs` (finite, >= 0) at `steps`
     /// (each `< lrs.len()`).
     pub fn new(lrs: &[f64], steps: &[usize], convention: FslConvention) -> Result<Self, LawError> {

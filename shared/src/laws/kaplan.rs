@@ -170,6 +170,10 @@ pub struct KaplanPowerLaw {
 }
 
 impl KaplanPowerLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS_POWER;
+
     pub fn new(x: &[f64]) -> Result<Self, LawError> {
         check_positive("x", x)?;
         Ok(Self {
@@ -216,6 +220,10 @@ pub struct KaplanNDLaw {
 }
 
 impl KaplanNDLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS_ND;
+
     pub fn new(n: &[f64], d: &[f64]) -> Result<Self, LawError> {
         let (ln_n, ln_d) = log_pairs(("n", n), ("d", d))?;
         Ok(Self { ln_n, ln_d })
@@ -277,6 +285,10 @@ pub struct KaplanNSLaw {
 }
 
 impl KaplanNSLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS_NS;
+
     /// `n` parameters and `s_min` (minimum steps, see [`super::batch::s_min`]) per point.
     pub fn new(n: &[f64], s_min: &[f64]) -> Result<Self, LawError> {
         let (ln_n, ln_s) = log_pairs(("n", n), ("s_min", s_min))?;

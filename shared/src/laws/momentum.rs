@@ -100,6 +100,10 @@ pub struct MomentumLaw {
 }
 
 impl MomentumLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     /// Prepares S1, S2 at `steps` (each `< lrs.len()`) for per-step learning rates `lrs`.
     pub fn new(
         lrs: &[f64],

@@ -34,6 +34,10 @@ pub struct SaturatingPowerLaw {
 }
 
 impl SaturatingPowerLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     pub fn new(x: &[f64]) -> Result<Self, LawError> {
         check_positive("x", x)?;
         Ok(Self { x: x.to_vec() })

@@ -49,6 +49,9 @@ pub struct PowerS1Law {
 }
 
 impl PowerS1Law {
+    /// The law's parameters, known before any data is read.
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     /// Prepares S1 at `steps` (each `< lrs.len()`) for per-step learning rates `lrs`.
     pub fn new(
         lrs: &[f64],

@@ -35,6 +35,10 @@ pub enum ScheduleError {
     NoPoints,
     /// A logged point is unusable (non-finite or negative learning rate).
     BadPoint { index: usize, reason: String },
+    /// A step that is not a whole number in `0..=MAX_STEPS` (or a caller's own limit).
+    BadStep { step: f64, reason: String },
+    /// A per-step array of this many entries would reach past step `MAX_STEPS`.
+    TooManySteps(u64),
 }
 
 impl fmt::Display for ScheduleError {
@@ -67,8 +71,24 @@ impl fmt::Display for ScheduleError {
             Self::Json(msg) => write!(f, "invalid schedule JSON: {msg}"),
             Self::NoPoints => write!(f, "no logged (step, lr) points to work from"),
             Self::BadPoint { index, reason } => write!(f, "logged point #{index}: {reason}"),
+            Self::BadStep { step, reason } => write!(f, "step {} {reason}", number(*step)),
+            Self::TooManySteps(len) => write!(
+                f,
+                "{len} per-step values would reach past step {} (the limit, shared::schedule::MAX_STEPS)",
+                super::MAX_STEPS
+            ),
         }
     }
 }
 
 impl std::error::Error for ScheduleError {}
+
+/// A user's number in a message: plain up to 1e15 (`1000000000000`), else in exponent
+/// form (`1e20`), so that a hostile `1e308` does not print 309 digits.
+fn number(v: f64) -> String {
+    if v.abs() < 1e15 {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}

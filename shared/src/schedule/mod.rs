@@ -61,9 +61,49 @@ pub use shape::{DecayShape, WarmupRamp};
 
 use serde::{Deserialize, Serialize};
 
-/// Largest `total` (and `array` length) [`Schedule::validate`] accepts: per-step arrays
-/// of this length take 800 MB.
-pub const MAX_STEPS: u64 = 100_000_000;
+/// The largest step anything in curvecast works with: a schedule's `total` (and an
+/// `array`'s length) as [`Schedule::validate`] accepts it, a logged step as
+/// [`step_index`] accepts it, and the server's default ingestion limit
+/// (`ingest::Limits::max_step`). Ten million optimiser steps is well above any real
+/// training run (large language models train for 1e4 to 1e6 steps), and a per-step f64
+/// array of this length takes 80 MB, so a user's number can never make a fit or a
+/// forecast allocate more than that.
+pub const MAX_STEPS: u64 = 10_000_000;
+
+/// Most entries of a per-step array: `eta(0..=MAX_STEPS)`.
+const MAX_LEN: usize = MAX_STEPS as usize + 1;
+
+/// Checks a step given as a number (steps come from files and JSON as f64): a whole
+/// number in `0..=max`. The error says which rule it breaks.
+pub fn check_step(step: f64, max: u64) -> Result<u64, ScheduleError> {
+    let bad = |reason: String| Err(ScheduleError::BadStep { step, reason });
+    if !step.is_finite() {
+        bad("is not a finite number".into())
+    } else if step < 0.0 {
+        bad("is negative: steps count optimiser updates from 0".into())
+    } else if step.fract() != 0.0 {
+        bad("is not a whole number: steps count optimiser updates".into())
+    } else if step > max as f64 {
+        bad(format!("is above the limit of {max} steps"))
+    } else {
+        Ok(step as u64)
+    }
+}
+
+/// A logged step as an index into per-step arrays (`0..=MAX_STEPS`): the one way a
+/// user's step becomes a `usize`, so that no step can size an allocation unchecked.
+pub fn step_index(step: f64) -> Result<usize, ScheduleError> {
+    check_step(step, MAX_STEPS).map(|s| s as usize)
+}
+
+/// Refuses a per-step array longer than `eta(0..=MAX_STEPS)`.
+pub(crate) fn check_len(len: usize) -> Result<(), ScheduleError> {
+    if len > MAX_LEN {
+        Err(ScheduleError::TooManySteps(len as u64))
+    } else {
+        Ok(())
+    }
+}
 
 /// A learning-rate schedule. See the [module docs](self) for every kind's formula.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -312,8 +352,19 @@ impl Schedule {
     }
 
     /// The per-step learning rates `eta(0..len)` (past `total` the end value is held).
+    ///
+    /// At most `MAX_STEPS + 1` entries (`len` is capped there), so that a length computed
+    /// from a user's numbers can never exhaust memory; use [`Schedule::try_to_array_len`]
+    /// to get an error instead of the cap.
     pub fn to_array_len(&self, len: usize) -> Vec<f64> {
-        (0..len as u64).map(|t| self.eta(t)).collect()
+        (0..len.min(MAX_LEN) as u64).map(|t| self.eta(t)).collect()
+    }
+
+    /// [`Schedule::to_array_len`], or [`ScheduleError::TooManySteps`] when `len` is over
+    /// `MAX_STEPS + 1`.
+    pub fn try_to_array_len(&self, len: usize) -> Result<Vec<f64>, ScheduleError> {
+        check_len(len)?;
+        Ok(self.to_array_len(len))
     }
 
     /// Deserializes a schedule from JSON and validates it.
@@ -330,7 +381,10 @@ impl Schedule {
                 return Err(invalid("lrs", "needs at least one learning rate"));
             }
             if lrs.len() as u64 > MAX_STEPS {
-                return Err(invalid("lrs", format!("more than {MAX_STEPS} entries")));
+                return Err(invalid(
+                    "lrs",
+                    format!("more than {MAX_STEPS} entries (shared::schedule::MAX_STEPS)"),
+                ));
             }
             if let Some(i) = lrs.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
                 return Err(invalid(
@@ -348,7 +402,9 @@ impl Schedule {
         if total > MAX_STEPS {
             return Err(invalid(
                 "total",
-                format!("{total} exceeds the limit of {MAX_STEPS} steps"),
+                format!(
+                    "{total} exceeds the limit of {MAX_STEPS} steps (shared::schedule::MAX_STEPS)"
+                ),
             ));
         }
         if warmup > total {

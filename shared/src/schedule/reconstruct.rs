@@ -12,6 +12,8 @@
 //! - after the last logged step: the last logged value is held.
 //!
 //! Points may come in any order; when a step is logged twice the later entry wins.
+//! `len` is at most `MAX_STEPS + 1` ([`ScheduleError::TooManySteps`] otherwise): it is
+//! usually computed from a user's last logged step, and it sizes the array.
 
 use super::ScheduleError;
 
@@ -61,6 +63,7 @@ pub fn reconstruct(
     len: usize,
     before: BeforeFirst,
 ) -> Result<Vec<f64>, ScheduleError> {
+    super::check_len(len)?;
     let pts = clean_points(points)?;
     let (s0, v0) = pts[0];
     let mut out = Vec::with_capacity(len);

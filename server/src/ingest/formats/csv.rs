@@ -30,6 +30,18 @@ pub fn read(
     let header = text.lines().next().unwrap_or_default();
     let separator = sniff_separator(header);
     let header_fields = count_fields(header, separator);
+    // Checked before polars reads a sample of every column.
+    if header_fields > limits.max_columns {
+        return Err(IngestError::too_large(
+            file,
+            "max_columns",
+            format!(
+                "the header has {header_fields} columns, more than {}",
+                limits.max_columns
+            ),
+        )
+        .with_line(1));
+    }
 
     let sample = read_frame(
         file,

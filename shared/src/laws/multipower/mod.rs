@@ -163,6 +163,10 @@ impl Aggregates {
 }
 
 impl MultiPowerLaw {
+    /// The parameters, as [`Law::param_specs`] gives them, without building the law
+    /// (to check a request's parameter names before any data is read).
+    pub const PARAMS: &'static [ParamSpec] = SPECS;
+
     /// Prepares the law for per-step learning rates `lrs` (finite, >= 0) evaluated at
     /// `steps` (each `< lrs.len()`, any order).
     pub fn new(lrs: &[f64], steps: &[usize], convention: MplConvention) -> Result<Self, LawError> {

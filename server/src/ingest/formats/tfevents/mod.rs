@@ -217,7 +217,7 @@ pub fn read(
         let series = asm.series(run, role, &names[col]);
         let origin = Origin::Records(tag_points.records.clone());
         for (i, (&step, &value)) in tag_points.steps.iter().zip(&tag_points.values).enumerate() {
-            asm.push(run, series, step, value, i, &origin);
+            asm.push(run, series, step, value, i, &origin)?;
         }
     }
     for (col, wide_run, role) in &plan.wide {
@@ -228,7 +228,7 @@ pub fn read(
         let series = asm.series(run, *role, &names[*col]);
         let origin = Origin::Records(tag_points.records.clone());
         for (i, (&step, &value)) in tag_points.steps.iter().zip(&tag_points.values).enumerate() {
-            asm.push(run, series, step, value, i, &origin);
+            asm.push(run, series, step, value, i, &origin)?;
         }
     }
     let roles = plan
