@@ -31,6 +31,9 @@ pub enum Command {
     /// Fit a law to runs in log files and print its report.
     #[command(after_help = examples::FIT)]
     Fit(crate::cli_fit::FitArgs),
+    /// Rank the schedule laws by how well each forecasts parts of these runs it did not see.
+    #[command(after_help = examples::COMPARE)]
+    Compare(crate::cli_compare::CompareArgs),
     /// Forecast a loss curve under a schedule from a saved fit.
     #[command(after_help = examples::PREDICT)]
     Predict(crate::cli_fit::PredictArgs),
@@ -250,6 +253,7 @@ pub fn main(embedded_app: api::EmbeddedApp) -> ExitCode {
         Command::DemoData { out } => crate::demo::write(&out),
         Command::Fit(args) => crate::cli_fit::run_fit(args),
         Command::Predict(args) => crate::cli_fit::run_predict(args),
+        Command::Compare(args) => crate::cli_compare::run_compare(args),
         Command::Batch(args) => crate::cli_batch::run_batch(args),
         Command::BatchSu(args) => crate::cli_batch::run_su_fit(args),
         Command::BatchPredict(args) => crate::cli_batch::run_su_predict(args),

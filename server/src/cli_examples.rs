@@ -25,6 +25,13 @@ Examples:
   # a Chinchilla law on a table of model size, tokens and final loss
   curvecast fit --law chinchilla ../shared/data/epoch_chinchilla/svg_extracted_data.csv";
 
+pub const COMPARE: &str = "\
+Examples:
+  # every schedule law on the demo runs: each run's last third, then each run, hidden in turn
+  curvecast compare fixtures/demo/*.csv
+  # two laws, as JSON
+  curvecast compare --laws momentum,power-s1 --json fixtures/demo/*.csv";
+
 pub const PREDICT: &str = "\
 Examples:
   curvecast predict --fit fit.json --schedule wsd:peak=3e-4,warmup=500,total=24000,decay=0.2,shape=sqrt

@@ -302,7 +302,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
+pub(crate) fn read_runs(path: &PathBuf) -> anyhow::Result<Vec<ParsedRun>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path
         .file_name()
@@ -340,7 +340,7 @@ fn parse_range(text: &str) -> Result<[usize; 2], String> {
     Ok([a, b])
 }
 
-fn parse_objective(name: &str, delta: f64, over: f64) -> anyhow::Result<Objective> {
+pub(crate) fn parse_objective(name: &str, delta: f64, over: f64) -> anyhow::Result<Objective> {
     if !(delta.is_finite() && delta > 0.0) {
         bail!("--delta must be a positive number, got {delta}");
     }
@@ -361,7 +361,7 @@ fn parse_objective(name: &str, delta: f64, over: f64) -> anyhow::Result<Objectiv
 }
 
 /// `SPEC` (key "") or `RUN=SPEC`.
-fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<String, Schedule>> {
+pub(crate) fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<String, Schedule>> {
     specs
         .iter()
         .map(|s| {
@@ -377,7 +377,7 @@ fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<String, Schedule
         .collect()
 }
 
-fn curve_run(run: ParsedRun, schedules: &BTreeMap<String, Schedule>) -> anyhow::Result<CurveRun> {
+pub(crate) fn curve_run(run: ParsedRun, schedules: &BTreeMap<String, Schedule>) -> anyhow::Result<CurveRun> {
     let schedule = schedules.get(&run.name).or(schedules.get(""));
     if schedule.is_none() && !run.series.contains_key("lr") {
         bail!(

@@ -16,6 +16,7 @@ use shared::schedule::Schedule;
 use tokio::sync::Semaphore;
 
 use crate::fit::control::Control;
+use crate::fit::compare;
 use crate::fit::laws::{self, Convention, Exclusion, LawName, LawSettings};
 use crate::fit::objective::{Objective, Penalty, Scale};
 use crate::fit::{FitError, FitOptions, fit, report};
@@ -141,7 +142,16 @@ async fn load_runs(
 /// `total` over `MAX_STEPS` is refused here, for runs of the request). Whether the runs
 /// exist is the handler's check (it needs the store).
 pub fn validate(request: &FitRequest) -> Result<(), FitError> {
-    let law = LawName::parse(&request.law)?;
+    let law = if request.law == compare::COMPARE {
+        check_comparison(request)?;
+        None
+    } else if !request.options.laws.is_empty() {
+        return Err(FitError::Input(
+            "`laws` lists the laws of a comparison: give it with \"law\": \"compare\"".into(),
+        ));
+    } else {
+        Some(LawName::parse(&request.law)?)
+    };
     options(request)?;
     if request.runs.is_empty() {
         return Err(FitError::Input("no runs to fit: give `runs`".into()));
@@ -156,7 +166,9 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
     if let Some(id) = request.all_runs().into_iter().find(|id| !ids.insert(*id)) {
         return Err(FitError::Input(format!("run {id} is given twice")));
     }
-    check_params(law, request)?;
+    if let Some(law) = law {
+        check_params(law, request)?;
+    }
     for (id, spec) in &request.options.schedules {
         // The job looks schedules up by `id.to_string()`: `01` would never be found.
         if !id
@@ -181,6 +193,24 @@ pub fn validate(request: &FitRequest) -> Result<(), FitError> {
                 "the weight of run {id} must be finite and >= 0, not {w}"
             )));
         }
+    }
+    Ok(())
+}
+
+/// A comparison names schedule laws, holds nothing out (it hides parts of the runs
+/// itself) and fixes no parameter (each law has its own).
+fn check_comparison(request: &FitRequest) -> Result<(), FitError> {
+    compare::parse_laws(&request.options.laws)?;
+    if !request.holdout.is_empty() {
+        return Err(FitError::Input(
+            "a comparison holds no run out: it hides each run's last third (and, with 3 runs or more, each run) in turn; give every run in `runs`".into(),
+        ));
+    }
+    if !request.options.fixed.is_empty() || !request.options.bounds.is_empty() {
+        return Err(FitError::Input(
+            "`fixed` and `bounds` name one law's parameters; a comparison fits several laws"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -297,11 +327,11 @@ pub fn run(
     holdout: &[RunDetail],
     control: Arc<Control>,
 ) -> Result<(Vec<f64>, shared::api::FitReport), FitError> {
-    let law = LawName::parse(&request.law)?;
-    let (fit_options, settings, exclusion) = options(request)?;
+    let (mut fit_options, settings, exclusion) = options(request)?;
+    fit_options.control = control.clone();
     let holdout_names: Vec<String> = holdout.iter().map(|r| r.summary.name.clone()).collect();
     let all: Vec<&RunDetail> = train.iter().chain(holdout).collect();
-    let prepared = if law.is_schedule_law() {
+    let curves = || -> Result<Vec<laws::CurveRun>, FitError> {
         let schedules: BTreeMap<String, Schedule> = request
             .options
             .schedules
@@ -312,11 +342,20 @@ pub fn run(
                     .map_err(|e| FitError::Input(format!("schedule of run {id}: {e}")))
             })
             .collect::<Result<_, _>>()?;
-        let curves = all
-            .iter()
+        all.iter()
             .map(|r| fit_input::curve_run(r, schedules.get(&r.summary.id.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        laws::prepare_curves(law, &curves, &holdout_names, &exclusion, &settings)?
+            .collect()
+    };
+    if request.law == compare::COMPARE {
+        let laws = compare::parse_laws(&request.options.laws)?;
+        let curves = curves()?;
+        let n_points = curves.iter().map(|c| c.steps.len()).sum();
+        let c = compare::compare(&laws, &curves, &exclusion, &settings, &fit_options)?;
+        return Ok((Vec::new(), compare::as_report(c, n_points, &fit_options)));
+    }
+    let law = LawName::parse(&request.law)?;
+    let prepared = if law.is_schedule_law() {
+        laws::prepare_curves(law, &curves()?, &holdout_names, &exclusion, &settings)?
     } else {
         let mut rows = Vec::new();
         for r in &all {
@@ -324,8 +363,6 @@ pub fn run(
         }
         laws::prepare_table(law, &rows, &holdout_names, &exclusion)?
     };
-    let mut fit_options = fit_options;
-    fit_options.control = control;
     // Weights are given by run id (checked by `validate`); the engine knows run names.
     for run in train {
         if let Some(&w) = request.options.run_weights.get(&run.summary.id.to_string()) {

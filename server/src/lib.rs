@@ -20,6 +20,7 @@ pub mod batch;
 pub mod cli;
 mod cli_batch;
 pub mod cli_examples;
+mod cli_compare;
 mod cli_fit;
 pub mod cli_gen;
 pub mod demo;

@@ -8,7 +8,6 @@
 use server::fit::laws::{self, CurveRun, Exclusion, LawName, LawSettings};
 use server::fit::{FitOptions, fit};
 use server::rng::SplitMix64;
-use shared::laws::Law;
 use shared::schedule::Schedule;
 
 /// L0, A, alpha, C: the Tissue et al. demo fit.

@@ -258,6 +258,38 @@ pub struct FitReport {
     /// Kaplan's `N_c = e^log_nc`, ...), derived from `params`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derived: Vec<DerivedEstimate>,
+    /// A law comparison (`"law": "compare"`): every schedule law's held-out forecast error;
+    /// such a report has no parameters of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<LawComparison>,
+}
+
+/// Which schedule law forecasts these runs best: each law fitted on every fold (part of
+/// the runs hidden) and scored on the hidden part.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LawComparison {
+    /// What each fold hid and forecast, e.g. `cosine: last third` or `cosine: whole run`.
+    pub folds: Vec<String>,
+    /// One row per law, best first: by held-out mean, then worst; failed laws last.
+    pub rows: Vec<ComparisonRow>,
+}
+
+/// One law's forecast errors over the folds of a [`LawComparison`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComparisonRow {
+    pub law: String,
+    /// Mean over folds of the hidden points' mean |L - L^| / L (`None` if a fold failed).
+    pub mean_rel_error: Option<f64>,
+    /// Largest |L - L^| / L of any hidden point of any fold.
+    pub worst_rel_error: Option<f64>,
+    /// Per fold (in the order of `folds`), the hidden points' mean |L - L^| / L.
+    pub fold_errors: Vec<Option<f64>>,
+    /// Why a fold's fit failed, for the first one that did.
+    pub error: Option<String>,
+    /// Seconds spent fitting this law on every fold.
+    pub seconds: f64,
 }
 
 /// A value derived from a fitted log-form parameter: `value = exp(param)`, the standard
@@ -374,6 +406,9 @@ pub struct FitRequestOptions {
     pub bounds: BTreeMap<String, [f64; 2]>,
     /// Schedules (text form) for runs without a logged LR, by run id.
     pub schedules: BTreeMap<String, String>,
+    /// `"law": "compare"` only: the schedule laws to compare (default: every one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub laws: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

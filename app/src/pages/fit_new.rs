@@ -19,7 +19,7 @@ enum Role {
     Holdout,
 }
 
-const LAWS: [(&str, &str); 9] = [
+const LAWS: [(&str, &str); 10] = [
     (
         "momentum",
         "momentum law (Tissue et al.): loss curve from the LR schedule",
@@ -39,6 +39,10 @@ const LAWS: [(&str, &str); 9] = [
     (
         "power-s1",
         "power law in the LR area (baseline: no annealing term)",
+    ),
+    (
+        "compare",
+        "compare the schedule laws: which forecasts these runs best (held-out error)",
     ),
     ("chinchilla", "Chinchilla L(N, D) on a table of runs"),
     ("kaplan-nd", "Kaplan L(N, D) on a table of runs"),

@@ -16,6 +16,7 @@ use shared::forecast::{CurveSettings, SCHEDULE_LAWS, predict, schedule_law};
 use shared::schedule::{BeforeFirst, Schedule, reconstruct};
 
 use crate::api;
+use crate::pages::comparison::ComparisonView;
 use crate::components::chart::{Chart, Figure, Style, Trace, colour};
 
 /// Resolves after `ms` milliseconds (polling interval).
@@ -364,7 +365,8 @@ pub fn FitPage() -> impl IntoView {
                 <Show when=move || fit.with(|f| f.as_ref().and_then(|f| f.summary.error.clone()).is_some())>
                     <p class="error" role="alert" id="fit-failure">{move || fit.with(|f| f.as_ref().and_then(|f| f.summary.error.clone()).unwrap_or_default())}</p>
                 </Show>
-                <Show when=move || report().is_some()>
+                {move || report().and_then(|r| r.comparison).map(|c| view! { <ComparisonView comparison=c/> })}
+                <Show when=move || report().is_some_and(|r| r.comparison.is_none())>
                     <h3>"Parameters"</h3>
                     <table class="data-table" id="param-table">
                         <thead><tr><th>"name"</th><th>"value"</th><th>"stderr"</th><th>{move || report().map(|r| format!("{:.0}% CI", 100.0 * r.ci_level)).unwrap_or_default()}</th><th>"meaning"</th></tr></thead>

@@ -1,6 +1,7 @@
 //! Pages of the app, one per route.
 
 pub mod batch;
+pub mod comparison;
 pub mod curves;
 pub mod fit_new;
 pub mod fit_view;

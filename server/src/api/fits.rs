@@ -23,6 +23,7 @@ use utoipa_axum::routes;
 use super::error::{blocking, body};
 use super::{ApiError, AppState};
 use crate::export::{self, Format};
+use crate::fit::compare;
 use crate::fit::laws::LawName;
 use crate::fit::predict::{SavedFit, predict_curve, warnings};
 use crate::jobs;
@@ -65,9 +66,10 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let mut request = body(request)?;
     jobs::validate(&request).map_err(invalid)?;
-    let schedule_law = LawName::parse(&request.law)
-        .map_err(invalid)?
-        .is_schedule_law();
+    let schedule_law = request.law == compare::COMPARE
+        || LawName::parse(&request.law)
+            .map_err(invalid)?
+            .is_schedule_law();
     for id in request.runs.iter().chain(&request.holdout) {
         let run = state.store.get_run(*id).await?;
         let refuse = |message: String| {
@@ -404,6 +406,13 @@ async fn saved(state: &AppState, id: i64) -> Result<Arc<SavedFit>, ApiError> {
             format!("fit {id} is {:?}, not done", fit.summary.status),
         ));
     };
+    if fit.request.law == compare::COMPARE {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported",
+            format!("fit {id} is a law comparison, with no parameters to forecast from: fit the law it ranks first"),
+        ));
+    }
     let law = LawName::parse(&fit.request.law).map_err(invalid)?;
     let settings = serde_json::from_value(report.settings.clone()).unwrap_or_default();
     let fit = Arc::new(SavedFit {

@@ -5,6 +5,7 @@
 //! Architecture invariant: the only module that knows argmin. It does no IO.
 
 pub mod aggregate;
+pub mod compare;
 pub mod control;
 pub mod crossval;
 pub mod curve_starts;
@@ -426,6 +427,7 @@ pub fn fit(prepared: Prepared, options: &FitOptions) -> Result<Fitted, FitError>
         identifiability,
         coverage,
         derived,
+        comparison: None,
         params,
     };
     Ok(Fitted {

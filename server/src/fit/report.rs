@@ -13,6 +13,9 @@ pub fn text(report: &FitReport) -> String {
 }
 
 fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
+    if let Some(c) = &r.comparison {
+        return out.write_str(&super::compare::text(c));
+    }
     writeln!(out, "[[Law]]\n    {}: {}", r.law, r.form)?;
     writeln!(out, "    settings: {}", r.settings)?;
     writeln!(out, "[[Fit Statistics]]")?;
