@@ -6,7 +6,7 @@
 //! validation table (which uses the three fitted runs only). Run from the workspace root:
 //! `cargo run --example accuracy`.
 
-use server::fit::laws::{self, CurveRun, Exclusion, LawName, LawSettings};
+use server::fit::laws::{self, CurveRun, Exclusion, LawSettings};
 use server::fit::{FitOptions, fit};
 use shared::schedule::Schedule;
 
@@ -69,7 +69,7 @@ fn main() {
         .map(|v| v.parse::<f64>().expect("--prior-strength X"));
     println!("| law | data | held-out mean | worst of six | published (multi-power law) |");
     println!("|---|---|---|---|---|");
-    for law in [LawName::Momentum, LawName::Multipower] {
+    for law in server::fit::compare::schedule_laws() {
         for (size, published) in [(25, "0.00110"), (100, "0.00142")] {
             let runs: Vec<CurveRun> = TRAIN.iter().chain(&TEST).map(|n| run(size, n)).collect();
             let holdout: Vec<String> = TEST.iter().map(|s| s.to_string()).collect();

@@ -211,3 +211,101 @@ async fn cancel_a_queued_and_a_running_fit() {
         browser.screenshot(&format!("fit-cancelled-{id}")).await;
     }
 }
+
+/// The law comparison from the Fit page: choosing "compare" starts a comparison job on
+/// the chosen runs (cancelled here: five laws take minutes); a finished comparison's page
+/// shows the laws ranked as the API has them, and each law's error per fold in a chart.
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_laws_from_the_fit_page() {
+    let server = start_server().await;
+    let browser = start_browser().await;
+    let files = csv_100(&["cosine_24000", "constant_24000", "wsdcon_3"]);
+    browser.upload(&server.url, &files).await;
+    let ids = browser.run_ids().await;
+
+    browser
+        .driver
+        .goto(format!("{}/fits/new", server.url))
+        .await
+        .unwrap();
+    let role = |name: &str| format!("role-{}", ids[name]);
+    browser
+        .wait_for(
+            "the run roles",
+            &format!(
+                "return document.getElementById('{}') !== null",
+                role("wsdcon_3")
+            ),
+        )
+        .await;
+    for name in ["cosine_24000", "constant_24000", "wsdcon_3"] {
+        browser.set_value(&role(name), "fit").await;
+    }
+    browser.set_value("law", "compare").await;
+    browser.click(thirtyfour::By::Id("start-fit")).await;
+    let url = browser
+        .wait_for(
+            "the comparison's page",
+            "return /\\/fits\\/\\d+$/.test(location.pathname) && location.href;",
+        )
+        .await;
+    let id: i64 = url.as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+    let started = browser.api("GET", &format!("/api/fits/{id}"), None).await;
+    assert_eq!(started["request"]["law"], "compare");
+    assert_eq!(started["request"]["runs"].as_array().unwrap().len(), 3);
+    browser
+        .api("POST", &format!("/api/fits/{id}/cancel"), None)
+        .await;
+
+    // Three fast laws, through the API; then its page.
+    let runs: Vec<i64> = ["cosine_24000", "constant_24000", "wsdcon_3"]
+        .iter()
+        .map(|n| ids[*n])
+        .collect();
+    let done = browser
+        .fit_done(serde_json::json!({
+            "law": "compare", "runs": runs,
+            "options": {"laws": ["power-s1", "momentum", "multipower"]}
+        }))
+        .await;
+    let id = done["id"].as_i64().unwrap();
+    browser
+        .driver
+        .goto(format!("{}/fits/{id}", server.url))
+        .await
+        .unwrap();
+    let shown = browser
+        .wait_for(
+            "the comparison table and chart",
+            "const rows = document.querySelectorAll('#comparison-table tbody tr');
+             const c = document.getElementById('comparison-chart');
+             return rows.length === 3 && c && c.data && c.data.length === 3 &&
+                 { laws: Array.from(rows).map(r => r.dataset.law),
+                   points: c.data.map(t => t.y.length),
+                   folds: document.querySelectorAll('#comparison-folds li').length };",
+        )
+        .await;
+    let api_laws: Vec<&str> = done["report"]["comparison"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["law"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown["laws"], serde_json::json!(api_laws), "ranked as the API");
+    assert_eq!(shown["points"], serde_json::json!([6, 6, 6]), "one point per fold");
+    assert_eq!(shown["folds"], 6);
+    assert_eq!(
+        browser
+            .driver
+            .execute(
+                "return document.getElementById('param-table') === null",
+                vec![]
+            )
+            .await
+            .unwrap()
+            .json(),
+        &serde_json::json!(true),
+        "a comparison has no parameters of its own"
+    );
+    browser.screenshot("fit-comparison").await;
+}

@@ -231,13 +231,13 @@ pub fn text(c: &LawComparison) -> String {
         c.folds.len()
     );
     out += &format!(
-        "    {:<4}{:<12}{:>14}{:>12}{:>10}\n",
+        "    {:<6}{:<12}{:>14}{:>12}{:>10}\n",
         "rank", "law", "held-out mean", "worst", "seconds"
     );
     let num = |x: Option<f64>| x.map_or_else(|| "failed".to_string(), |x| format!("{x:.5}"));
     for (i, r) in c.rows.iter().enumerate() {
         out += &format!(
-            "    {:<4}{:<12}{:>14}{:>12}{:>10.1}\n",
+            "    {:<6}{:<12}{:>14}{:>12}{:>10.1}\n",
             i + 1,
             r.law,
             num(r.mean_rel_error),
