@@ -8,59 +8,10 @@
 
 use server::fit::laws::{self, CurveRun, Exclusion, LawSettings};
 use server::fit::{FitOptions, fit};
-use shared::schedule::Schedule;
 
-const TRAIN: [&str; 3] = ["cosine_24000", "constant_24000", "wsdcon_9"];
-const TEST: [&str; 6] = [
-    "cosine_72000",
-    "constant_72000",
-    "wsd_20000_24000",
-    "wsdld_20000_24000",
-    "wsdcon_3",
-    "wsdcon_18",
-];
-
-/// Each file's schedule (the data README's description, in the text form).
-fn spec(name: &str) -> String {
-    let w = "peak=3e-4,warmup=2160,ramp=linspace";
-    match name {
-        "cosine_24000" => format!("cosine:{w},final=3e-5,total=24000"),
-        "cosine_72000" => format!("cosine:{w},final=3e-5,total=72000"),
-        "constant_24000" => format!("constant:{w},total=24000"),
-        "constant_72000" => format!("constant:{w},total=72000"),
-        "wsd_20000_24000" => {
-            format!("wsd:{w},final=3e-5,total=24000,decay_start=20000,shape=geometric")
-        }
-        "wsdld_20000_24000" => {
-            format!("wsd:{w},final=3e-5,total=24000,decay_start=20000,shape=linear")
-        }
-        wsdcon => {
-            let lr2 = wsdcon.trim_start_matches("wsdcon_").parse::<f64>().expect("wsdcon_K") * 1e-5;
-            format!("two_stage:{w},total=16000,switch=8000,lr2={lr2:e}")
-        }
-    }
-}
-
-fn run(size: u32, name: &str) -> CurveRun {
-    let path = format!(
-        "{}/../../shared/data/multipowerlaw/csv_{size}/{name}.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let lrs = spec(name).parse::<Schedule>().expect("schedule").to_array();
-    let (mut steps, mut loss) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let cells: Vec<&str> = line.split(',').collect();
-        steps.push(cells[0].parse().expect("step"));
-        loss.push(cells[2].parse().expect("loss"));
-    }
-    CurveRun {
-        name: name.into(),
-        steps,
-        loss,
-        lrs,
-    }
-}
+#[path = "../tests/support/mpl.rs"]
+mod mpl;
+use mpl::{TEST, TRAIN, run};
 
 fn main() {
     let strength = std::env::args()

@@ -33,7 +33,10 @@ fn dense_runs() -> Vec<CurveRun> {
     [
         ("cosine", format!("cosine:{WARMUP},final=3e-5")),
         ("constant", format!("constant:{WARMUP}")),
-        ("two_stage", format!("two_stage:{WARMUP},switch=60000,lr2=9e-5")),
+        (
+            "two_stage",
+            format!("two_stage:{WARMUP},switch=60000,lr2=9e-5"),
+        ),
     ]
     .iter()
     .map(|(name, spec)| {
@@ -60,21 +63,24 @@ fn main() {
     let (target_lrs, target_truth) = truth_at(&target, &target_steps);
     println!("law,fitted points,seconds,forecast mean |L - L^|/L,worst");
     for law in [LawName::Momentum, LawName::Multipower] {
-        for (label, max_points) in [("binned (default)", LawSettings::default().max_points), ("every point", usize::MAX)] {
+        for (label, max_points) in [
+            ("binned (default)", LawSettings::default().max_points),
+            ("every point", usize::MAX),
+        ] {
             let settings = LawSettings {
                 max_points,
                 ..LawSettings::default()
             };
             let started = Instant::now();
-            let prepared =
-                laws::prepare_curves(law, &runs, &[], &Exclusion::default(), &settings)
-                    .expect("prepare");
+            let prepared = laws::prepare_curves(law, &runs, &[], &Exclusion::default(), &settings)
+                .expect("prepare");
             let fitted = fit(prepared, &FitOptions::default()).expect("fit");
             let seconds = started.elapsed().as_secs_f64();
-            let forecast = server::fit::predict::schedule_law(law, &settings, &target_lrs, &target_steps)
-                .expect("law")
-                .predict(&fitted.params)
-                .expect("forecast");
+            let forecast =
+                server::fit::predict::schedule_law(law, &settings, &target_lrs, &target_steps)
+                    .expect("law")
+                    .predict(&fitted.params)
+                    .expect("forecast");
             let errors: Vec<f64> = forecast
                 .iter()
                 .zip(&target_truth)

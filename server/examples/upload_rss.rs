@@ -57,7 +57,10 @@ fn csv_of(bytes: usize, max_rows: usize) -> Vec<u8> {
     let mut step = 0usize;
     loop {
         let loss = 2.0 + 8.0 / (1.0 + step as f64 / 1000.0).sqrt();
-        let row = format!("{step},{loss:.15},0.000299999999999,{:.15}\n", 1.0 + loss / 7.0);
+        let row = format!(
+            "{step},{loss:.15},0.000299999999999,{:.15}\n",
+            1.0 + loss / 7.0
+        );
         if out.len() + row.len() > bytes - 1024 || step + 1 >= max_rows {
             break;
         }
@@ -134,14 +137,21 @@ fn main() {
                         Ok(r) => {
                             let status = r.status().as_u16();
                             let text = r.text().unwrap_or_default();
-                            (status, t.elapsed().as_secs_f64(), text.chars().take(160).collect())
+                            (
+                                status,
+                                t.elapsed().as_secs_f64(),
+                                text.chars().take(160).collect(),
+                            )
                         }
                         Err(e) => (0, t.elapsed().as_secs_f64(), e.to_string()),
                     }
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("upload thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("upload thread"))
+            .collect()
     });
     let peak = peak_rss_mib(server.id());
     let alive = server.try_wait().ok().flatten().is_none();

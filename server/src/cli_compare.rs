@@ -55,7 +55,11 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if let Some(missing) = args.runs.iter().find(|n| !runs.iter().any(|r| &r.name == *n)) {
+    if let Some(missing) = args
+        .runs
+        .iter()
+        .find(|n| !runs.iter().any(|r| &r.name == *n))
+    {
         bail!("no run named '{missing}' in the files");
     }
     if runs.is_empty() {

@@ -377,7 +377,10 @@ pub(crate) fn parse_schedules(specs: &[String]) -> anyhow::Result<BTreeMap<Strin
         .collect()
 }
 
-pub(crate) fn curve_run(run: ParsedRun, schedules: &BTreeMap<String, Schedule>) -> anyhow::Result<CurveRun> {
+pub(crate) fn curve_run(
+    run: ParsedRun,
+    schedules: &BTreeMap<String, Schedule>,
+) -> anyhow::Result<CurveRun> {
     let schedule = schedules.get(&run.name).or(schedules.get(""));
     if schedule.is_none() && !run.series.contains_key("lr") {
         bail!(

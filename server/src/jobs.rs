@@ -15,8 +15,8 @@ use shared::api::{FitRequest, Progress, RunDetail};
 use shared::schedule::Schedule;
 use tokio::sync::Semaphore;
 
-use crate::fit::control::Control;
 use crate::fit::compare;
+use crate::fit::control::Control;
 use crate::fit::laws::{self, Convention, Exclusion, LawName, LawSettings};
 use crate::fit::objective::{Objective, Penalty, Scale};
 use crate::fit::{FitError, FitOptions, fit, report};
@@ -208,8 +208,7 @@ fn check_comparison(request: &FitRequest) -> Result<(), FitError> {
     }
     if !request.options.fixed.is_empty() || !request.options.bounds.is_empty() {
         return Err(FitError::Input(
-            "`fixed` and `bounds` name one law's parameters; a comparison fits several laws"
-                .into(),
+            "`fixed` and `bounds` name one law's parameters; a comparison fits several laws".into(),
         ));
     }
     Ok(())

@@ -51,7 +51,11 @@ async fn every_framework_rejection_case() {
         // A malformed id (was 400 text/plain "Cannot parse `abc` to a `i64`").
         (get("/api/runs/abc"), StatusCode::BAD_REQUEST, "bad_request"),
         (get("/api/fits/1.5"), StatusCode::BAD_REQUEST, "bad_request"),
-        (get("/api/runs?limit=many"), StatusCode::BAD_REQUEST, "invalid_query"),
+        (
+            get("/api/runs?limit=many"),
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
         (
             Request::put("/api/runs").body(Body::empty()).unwrap(),
             StatusCode::METHOD_NOT_ALLOWED,
@@ -89,11 +93,14 @@ async fn an_over_long_json_body_is_413() {
 async fn an_over_long_json_body_case() {
     let app = TestApp::new(Config::default());
     let every: Vec<u64> = vec![1; 1_500_000];
-    let big = serde_json::to_vec(&json!({ "schedule": "constant:peak=1e-3,total=100", "padding": every }))
-        .unwrap();
+    let big = serde_json::to_vec(
+        &json!({ "schedule": "constant:peak=1e-3,total=100", "padding": every }),
+    )
+    .unwrap();
     assert!(big.len() > 2 * 1024 * 1024);
     // Declared: refused from the header.
-    let (status, headers, body) = send(&app.router, post_json("/api/fits/1/predict", big.clone())).await;
+    let (status, headers, body) =
+        send(&app.router, post_json("/api/fits/1/predict", big.clone())).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_of(status, &headers, &body).0, "body_too_large");
     // Streamed without a length: cut off while it is read.
@@ -107,7 +114,12 @@ async fn an_over_long_json_body_case() {
         post_json("/api/fits/1/predict", Body::from_stream(stream)),
     )
     .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     assert_eq!(error_of(status, &headers, &body).0, "body_too_large");
 }
 
@@ -189,7 +201,12 @@ async fn uploads_beyond_the_budget_wait_then_get_503() {
     assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(
-        second.headers().get(header::RETRY_AFTER).unwrap().to_str().unwrap(),
+        second
+            .headers()
+            .get(header::RETRY_AFTER)
+            .unwrap()
+            .to_str()
+            .unwrap(),
         "5"
     );
     let body: Value = second.json().await.unwrap();
@@ -223,14 +240,22 @@ async fn a_refusal_stores_nothing() {
         ..Config::default()
     });
     let refused: Vec<Request<Body>> = vec![
-        multipart("/api/runs", &[("bad.csv", b"step,loss\n1,abc\n".to_vec())], None),
+        multipart(
+            "/api/runs",
+            &[("bad.csv", b"step,loss\n1,abc\n".to_vec())],
+            None,
+        ),
         multipart("/api/runs", &[("empty.csv", b"   \n".to_vec())], None),
         multipart("/api/runs", &[("big.csv", vec![b'1'; 100 * 1024])], None),
         post_json("/api/runs", r#"{"name": "x", "points": {}}"#),
     ];
     for request in refused {
         let (status, _, body) = send(&app.router, request).await;
-        assert!(status.is_client_error(), "{status}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            status.is_client_error(),
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     assert_eq!(app.store.count_uploads().await.unwrap(), (0, 0));
 }
@@ -238,7 +263,12 @@ async fn a_refusal_stores_nothing() {
 async fn upload_one(app: &TestApp, name: &str) -> i64 {
     let body = json!({"name": name, "points": {"loss": {"steps": [100, 200, 300], "values": [4.0, 3.5, 3.2]}, "lr": {"steps": [100, 200, 300], "values": [1e-3, 1e-3, 1e-3]}}});
     let (status, _, body) = send(&app.router, post_json("/api/runs", body.to_string())).await;
-    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     let v: Value = serde_json::from_slice(&body).unwrap();
     v["runs"][0]["id"].as_i64().unwrap()
 }
@@ -263,12 +293,21 @@ async fn ids_are_never_reused() {
         )
     };
     let (status, _, body) = send(&app.router, fit(vec![second])).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
-    let fit_a = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_i64().unwrap();
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let fit_a = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let (status, _, _) = send(&app.router, delete(format!("/api/fits/{fit_a}"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, _, body) = send(&app.router, fit(vec![second])).await;
-    let fit_b = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_i64().unwrap();
+    let fit_b = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
     assert!(fit_b > fit_a, "fit id {fit_a} was given again");
     let (status, _, _) = send(&app.router, get(&format!("/api/fits/{fit_a}"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -281,17 +320,31 @@ async fn a_one_line_upload_is_refused_as_it_streams() {
     let app = TestApp::new(Config::default());
     let mut line = b"step,loss,".to_vec();
     line.resize(3 * 1024 * 1024, b'x');
-    let (status, headers, body) =
-        send(&app.router, multipart("/api/runs", &[("one.csv", line)], None)).await;
+    let (status, headers, body) = send(
+        &app.router,
+        multipart("/api/runs", &[("one.csv", line)], None),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let (code, message) = error_of(status, &headers, &body);
     assert_eq!(code, "file_too_large");
-    assert!(message.contains("one.csv, line 1") && message.contains("max_line_bytes"), "{message}");
+    assert!(
+        message.contains("one.csv, line 1") && message.contains("max_line_bytes"),
+        "{message}"
+    );
     // A JSON document may be one long line: it is not refused for that.
     let mut doc = br#"{"log_history": [{"step": 1, "loss": 3.0, "note": ""#.to_vec();
     doc.resize(2 * 1024 * 1024, b'x');
     doc.extend_from_slice(br#""}, {"step": 2, "loss": 2.9}]}"#);
-    let (status, _, body) =
-        send(&app.router, multipart("/api/runs", &[("trainer_state.json", doc)], None)).await;
-    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let (status, _, body) = send(
+        &app.router,
+        multipart("/api/runs", &[("trainer_state.json", doc)], None),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 }

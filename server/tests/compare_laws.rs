@@ -33,7 +33,10 @@ fn check(c: &LawComparison, laws: usize) {
     assert_eq!(c.rows.len(), laws, "{c:?}");
     assert_eq!(c.folds.len(), 6, "3 tails + 3 runs left out: {:?}", c.folds);
     let means: Vec<f64> = c.rows.iter().map(|r| r.mean_rel_error.unwrap()).collect();
-    assert!(means.windows(2).all(|w| w[0] <= w[1]), "not ranked: {means:?}");
+    assert!(
+        means.windows(2).all(|w| w[0] <= w[1]),
+        "not ranked: {means:?}"
+    );
     let rank = |law: &str| c.rows.iter().position(|r| r.law == law).unwrap();
     assert!(rank("momentum") < rank("power-s1"), "{c:?}");
     let momentum = &c.rows[rank("momentum")];
@@ -93,7 +96,12 @@ async fn api_compares_every_schedule_law_as_a_job() {
         serde_json::json!({"law": "compare", "runs": ids}),
     )
     .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     let id = serde_json::from_slice::<FitSummary>(&body).unwrap().id;
     let deadline = Instant::now() + Duration::from_secs(600);
     let fit = loop {
@@ -105,10 +113,18 @@ async fn api_compares_every_schedule_law_as_a_job() {
         if !matches!(fit.summary.status, FitStatus::Queued | FitStatus::Running) {
             break fit;
         }
-        assert!(Instant::now() < deadline, "comparison {id} not done in 600 s");
+        assert!(
+            Instant::now() < deadline,
+            "comparison {id} not done in 600 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(fit.summary.status, FitStatus::Done, "{:?}", fit.summary.error);
+    assert_eq!(
+        fit.summary.status,
+        FitStatus::Done,
+        "{:?}",
+        fit.summary.error
+    );
     let report = fit.report.unwrap();
     check(report.comparison.as_ref().unwrap(), 5);
     let text = fit.report_text.unwrap();
@@ -131,7 +147,10 @@ fn cli_compares_the_laws_it_is_given() {
     let demo = format!("{}/../fixtures/demo", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(env!("CARGO_BIN_EXE_curvecast"))
         .args(["compare", "--laws", "power-s1,momentum", "--json"])
-        .args(["demo_constant.csv", "demo_cosine.csv", "demo_wsd_sqrt.csv"].map(|f| format!("{demo}/{f}")))
+        .args(
+            ["demo_constant.csv", "demo_cosine.csv", "demo_wsd_sqrt.csv"]
+                .map(|f| format!("{demo}/{f}")),
+        )
         .output()
         .unwrap();
     assert!(
@@ -144,7 +163,12 @@ fn cli_compares_the_laws_it_is_given() {
     assert_eq!(c.rows[0].law, "momentum");
 
     let output = Command::new(env!("CARGO_BIN_EXE_curvecast"))
-        .args(["compare", "--laws", "chinchilla", &format!("{demo}/demo_cosine.csv")])
+        .args([
+            "compare",
+            "--laws",
+            "chinchilla",
+            &format!("{demo}/demo_cosine.csv"),
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

@@ -17,13 +17,9 @@ const SCHEDULE: &str = "peak=2e-4,warmup=500,total=20000";
 
 fn truth(spec: &str, steps: &[usize]) -> (Vec<f64>, Vec<f64>) {
     let lrs = spec.parse::<Schedule>().unwrap().to_array();
-    let law = server::fit::predict::schedule_law(
-        LawName::Momentum,
-        &LawSettings::default(),
-        &lrs,
-        steps,
-    )
-    .unwrap();
+    let law =
+        server::fit::predict::schedule_law(LawName::Momentum, &LawSettings::default(), &lrs, steps)
+            .unwrap();
     let curve = law.predict(&TRUTH).unwrap();
     (lrs, curve)
 }
@@ -108,5 +104,8 @@ fn forecast_bands_of_two_runs_hold_the_true_curve() {
     }
     let coverage = held as f64 / total as f64;
     eprintln!("coverage {held} of {total} = {coverage:.3}");
-    assert!(coverage >= 0.90, "95% bands held the truth at {coverage:.3} of the steps");
+    assert!(
+        coverage >= 0.90,
+        "95% bands held the truth at {coverage:.3} of the steps"
+    );
 }

@@ -10,67 +10,10 @@
 
 use server::fit::laws::{self, CurveRun, Exclusion, LawName, LawSettings};
 use server::fit::{FitOptions, Fitted, fit};
-use shared::schedule::Schedule;
 
-const TRAIN: [&str; 3] = ["cosine_24000", "constant_24000", "wsdcon_9"];
-const TEST: [&str; 6] = [
-    "cosine_72000",
-    "constant_72000",
-    "wsd_20000_24000",
-    "wsdld_20000_24000",
-    "wsdcon_3",
-    "wsdcon_18",
-];
-
-/// The schedule of each file (the data README's description, in the text form).
-fn spec(name: &str) -> String {
-    let w = "peak=3e-4,warmup=2160,ramp=linspace";
-    match name {
-        "cosine_24000" => format!("cosine:{w},final=3e-5,total=24000"),
-        "cosine_72000" => format!("cosine:{w},final=3e-5,total=72000"),
-        "constant_24000" => format!("constant:{w},total=24000"),
-        "constant_72000" => format!("constant:{w},total=72000"),
-        "wsd_20000_24000" => {
-            format!("wsd:{w},final=3e-5,total=24000,decay_start=20000,shape=geometric")
-        }
-        "wsdld_20000_24000" => {
-            format!("wsd:{w},final=3e-5,total=24000,decay_start=20000,shape=linear")
-        }
-        wsdcon => {
-            let lr2 = wsdcon.trim_start_matches("wsdcon_").parse::<f64>().unwrap() * 1e-5;
-            format!("two_stage:{w},total=16000,switch=8000,lr2={lr2:e}")
-        }
-    }
-}
-
-fn run(size: u32, name: &str) -> CurveRun {
-    let path = format!(
-        "{}/../../shared/data/multipowerlaw/csv_{size}/{name}.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let schedule: Schedule = spec(name).parse().unwrap();
-    let lrs = schedule.to_array();
-    let (mut steps, mut loss) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let cells: Vec<&str> = line.split(',').collect();
-        let step: usize = cells[0].parse().unwrap();
-        let logged: f64 = cells[1].parse().unwrap();
-        // The formulas reproduce the logged learning rates (to float rounding).
-        assert!(
-            (lrs[step] - logged).abs() <= 1e-9 * logged,
-            "{name} step {step}"
-        );
-        steps.push(step);
-        loss.push(cells[2].parse().unwrap());
-    }
-    CurveRun {
-        name: name.into(),
-        steps,
-        loss,
-        lrs,
-    }
-}
+#[path = "support/mpl.rs"]
+mod mpl;
+use mpl::{TEST, TRAIN, run};
 
 fn fit_split(law: LawName, size: u32, options: &FitOptions) -> (Fitted, f64) {
     let runs: Vec<CurveRun> = TRAIN.iter().chain(&TEST).map(|n| run(size, n)).collect();

@@ -15,44 +15,14 @@
 
 use std::process::Command;
 
-const TRAIN: [&str; 3] = ["cosine_24000", "constant_24000", "wsdcon_9"];
-const TEST: [&str; 6] = [
-    "cosine_72000",
-    "constant_72000",
-    "wsd_20000_24000",
-    "wsdld_20000_24000",
-    "wsdcon_3",
-    "wsdcon_18",
-];
-
-/// The schedule of each file (the data README's description, in the text form).
-fn spec(name: &str) -> String {
-    let w = "peak=3e-4,warmup=2160,ramp=linspace";
-    match name {
-        "cosine_24000" => format!("cosine:{w},final=3e-5,total=24000"),
-        "cosine_72000" => format!("cosine:{w},final=3e-5,total=72000"),
-        "constant_24000" => format!("constant:{w},total=24000"),
-        "constant_72000" => format!("constant:{w},total=72000"),
-        "wsd_20000_24000" => {
-            format!("wsd:{w},final=3e-5,total=24000,decay_start=20000,shape=geometric")
-        }
-        "wsdld_20000_24000" => {
-            format!("wsd:{w},final=3e-5,total=24000,decay_start=20000,shape=linear")
-        }
-        wsdcon => {
-            let lr2 = wsdcon.trim_start_matches("wsdcon_").parse::<f64>().unwrap() * 1e-5;
-            format!("two_stage:{w},total=16000,switch=8000,lr2={lr2:e}")
-        }
-    }
-}
+#[path = "support/mpl.rs"]
+mod mpl;
+use mpl::{TEST, TRAIN, spec};
 
 /// Fits `law` on the protocol's split of the `size`M runs with extra CLI `args`; returns
 /// the report and the mean held-out error.
 fn fit(law: &str, size: u32, args: &[&str]) -> (serde_json::Value, f64) {
-    let dir = format!(
-        "{}/../../shared/data/multipowerlaw/csv_{size}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dir = mpl::dir(size);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_curvecast"));
     cmd.args(["fit", "--law", law, "--json", "--holdout"])
         .args(TEST);

@@ -4,31 +4,39 @@
 
 mod common;
 
-use common::{csv_100, start_browser, start_server};
+use std::collections::HashMap;
+
+use common::{Browser, csv_100, start_browser, start_server};
+
+/// Uploads three published runs (csv_100) and opens the Fit page once it lists them;
+/// their ids by name.
+async fn new_fit_page(browser: &Browser, url: &str) -> HashMap<String, i64> {
+    let files = csv_100(&["cosine_24000", "constant_24000", "wsdcon_3"]);
+    browser.upload(url, &files).await;
+    let ids = browser.run_ids().await;
+    browser
+        .driver
+        .goto(format!("{url}/fits/new"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "the run roles",
+            &format!(
+                "return document.getElementById('role-{}') !== null",
+                ids["wsdcon_3"]
+            ),
+        )
+        .await;
+    ids
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fit_with_a_held_out_run_and_reopen_its_url() {
     let server = start_server().await;
     let browser = start_browser().await;
-    let files = csv_100(&["cosine_24000", "constant_24000", "wsdcon_3"]);
-    browser.upload(&server.url, &files).await;
-    let ids = browser.run_ids().await;
-
-    browser
-        .driver
-        .goto(format!("{}/fits/new", server.url))
-        .await
-        .unwrap();
+    let ids = new_fit_page(&browser, &server.url).await;
     let role = |name: &str| format!("role-{}", ids[name]);
-    browser
-        .wait_for(
-            "the run roles",
-            &format!(
-                "return document.getElementById('{}') !== null",
-                role("wsdcon_3")
-            ),
-        )
-        .await;
     // Nothing chosen: a readable error next to the button, no request.
     browser.click(thirtyfour::By::Id("start-fit")).await;
     let message = browser
@@ -219,25 +227,8 @@ async fn cancel_a_queued_and_a_running_fit() {
 async fn compare_laws_from_the_fit_page() {
     let server = start_server().await;
     let browser = start_browser().await;
-    let files = csv_100(&["cosine_24000", "constant_24000", "wsdcon_3"]);
-    browser.upload(&server.url, &files).await;
-    let ids = browser.run_ids().await;
-
-    browser
-        .driver
-        .goto(format!("{}/fits/new", server.url))
-        .await
-        .unwrap();
+    let ids = new_fit_page(&browser, &server.url).await;
     let role = |name: &str| format!("role-{}", ids[name]);
-    browser
-        .wait_for(
-            "the run roles",
-            &format!(
-                "return document.getElementById('{}') !== null",
-                role("wsdcon_3")
-            ),
-        )
-        .await;
     for name in ["cosine_24000", "constant_24000", "wsdcon_3"] {
         browser.set_value(&role(name), "fit").await;
     }
@@ -249,7 +240,14 @@ async fn compare_laws_from_the_fit_page() {
             "return /\\/fits\\/\\d+$/.test(location.pathname) && location.href;",
         )
         .await;
-    let id: i64 = url.as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+    let id: i64 = url
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let started = browser.api("GET", &format!("/api/fits/{id}"), None).await;
     assert_eq!(started["request"]["law"], "compare");
     assert_eq!(started["request"]["runs"].as_array().unwrap().len(), 3);
@@ -291,8 +289,16 @@ async fn compare_laws_from_the_fit_page() {
         .iter()
         .map(|r| r["law"].as_str().unwrap())
         .collect();
-    assert_eq!(shown["laws"], serde_json::json!(api_laws), "ranked as the API");
-    assert_eq!(shown["points"], serde_json::json!([6, 6, 6]), "one point per fold");
+    assert_eq!(
+        shown["laws"],
+        serde_json::json!(api_laws),
+        "ranked as the API"
+    );
+    assert_eq!(
+        shown["points"],
+        serde_json::json!([6, 6, 6]),
+        "one point per fold"
+    );
     assert_eq!(shown["folds"], 6);
     assert_eq!(
         browser

@@ -16,8 +16,8 @@ use shared::forecast::{CurveSettings, SCHEDULE_LAWS, predict, schedule_law};
 use shared::schedule::{BeforeFirst, Schedule, reconstruct};
 
 use crate::api;
-use crate::pages::comparison::ComparisonView;
 use crate::components::chart::{Chart, Figure, Style, Trace, colour};
+use crate::pages::comparison::ComparisonView;
 
 /// Resolves after `ms` milliseconds (polling interval).
 pub async fn sleep(ms: i32) {

@@ -43,7 +43,9 @@ pub struct UploadBudget {
 
 impl UploadBudget {
     pub fn new(bytes: usize, wait: Duration) -> Self {
-        let total_kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
+        let total_kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .max(1);
         Self {
             permits: Arc::new(Semaphore::new(total_kib as usize)),
             total_kib,
@@ -141,10 +143,9 @@ fn busy(waited: Duration) -> Response {
         ),
     )
     .into_response();
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(RETRY_AFTER_SECONDS),
-    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     response
 }
 

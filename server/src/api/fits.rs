@@ -410,7 +410,9 @@ async fn saved(state: &AppState, id: i64) -> Result<Arc<SavedFit>, ApiError> {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unsupported",
-            format!("fit {id} is a law comparison, with no parameters to forecast from: fit the law it ranks first"),
+            format!(
+                "fit {id} is a law comparison, with no parameters to forecast from: fit the law it ranks first"
+            ),
         ));
     }
     let law = LawName::parse(&fit.request.law).map_err(invalid)?;

@@ -114,9 +114,8 @@ pub fn app(store: Store, config: Config) -> Router {
         Some(dist) => router.fallback_service(
             ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html"))),
         ),
-        None if !embedded.is_empty() => {
-            router.fallback(move |uri: axum::http::Uri| async move { webapp::serve(embedded, &uri) })
-        }
+        None if !embedded.is_empty() => router
+            .fallback(move |uri: axum::http::Uri| async move { webapp::serve(embedded, &uri) }),
         None => router,
     }
 }

@@ -460,7 +460,12 @@ async fn preview(
     State(state): State<AppState>,
     multipart: Multipart,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let form = read_form(multipart, state.config.max_upload_bytes, &state.config.limits).await?;
+    let form = read_form(
+        multipart,
+        state.config.max_upload_bytes,
+        &state.config.limits,
+    )
+    .await?;
     let files = read_files(&state, form).await?;
     Ok(Json(IngestReport {
         files: files
@@ -477,7 +482,12 @@ async fn upload_files(
     State(state): State<AppState>,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
-    let form = read_form(multipart, state.config.max_upload_bytes, &state.config.limits).await?;
+    let form = read_form(
+        multipart,
+        state.config.max_upload_bytes,
+        &state.config.limits,
+    )
+    .await?;
     let parsed = read_files(&state, form).await?;
 
     // A refusal stores nothing: the user still has the file, and a server that kept

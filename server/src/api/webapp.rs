@@ -60,7 +60,10 @@ mod tests {
     fn files_routes_and_misses() {
         let wasm = get("/pkg/app_bg.wasm");
         assert_eq!(wasm.headers()[header::CONTENT_TYPE], "application/wasm");
-        assert_eq!(get("/").headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(
+            get("/").headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
         assert_eq!(get("/fits/7").status(), StatusCode::OK);
         assert_eq!(get("/missing.js").status(), StatusCode::NOT_FOUND);
     }

@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn dense_curves_become_bin_means_that_count_every_point() {
         let steps: Vec<usize> = (0..100_000).collect();
-        let loss: Vec<f64> = steps.iter().map(|&s| 2.0 + 1.0 / (1.0 + s as f64)).collect();
+        let loss: Vec<f64> = steps
+            .iter()
+            .map(|&s| 2.0 + 1.0 / (1.0 + s as f64))
+            .collect();
         let a = aggregate(&steps, &loss, MAX_POINTS);
         assert_eq!(a.steps.len(), BINS);
         assert_eq!(a.bin_width, Some(100));

@@ -128,7 +128,8 @@ pub fn compare(
                 Err(FitError::Cancelled) => return Err(FitError::Cancelled),
                 Err(e) => {
                     row.fold_errors.push(None);
-                    row.error.get_or_insert_with(|| format!("{}: {e}", fold.label));
+                    row.error
+                        .get_or_insert_with(|| format!("{}: {e}", fold.label));
                 }
             }
         }
@@ -189,7 +190,9 @@ pub fn parse_laws(names: &[String]) -> Result<Vec<LawName>, FitError> {
 pub fn as_report(c: LawComparison, n_points: usize, options: &FitOptions) -> FitReport {
     let laws: Vec<&str> = c.rows.iter().map(|r| r.law.as_str()).collect();
     let warnings = c.rows.iter().filter_map(|r| {
-        r.error.as_ref().map(|e| format!("{} failed on a fold: {e}", r.law))
+        r.error
+            .as_ref()
+            .map(|e| format!("{} failed on a fold: {e}", r.law))
     });
     FitReport {
         law: "compare".into(),
@@ -283,9 +286,19 @@ mod tests {
             .map(|i| 3e-5 + 1.35e-4 * (1.0 + (std::f64::consts::PI * i as f64 / n as f64).cos()))
             .collect();
         let wsd: Vec<f64> = (0..n)
-            .map(|i| if i < 2400 { 3e-4 } else { 3e-4 * (n - i) as f64 / 600.0 })
+            .map(|i| {
+                if i < 2400 {
+                    3e-4
+                } else {
+                    3e-4 * (n - i) as f64 / 600.0
+                }
+            })
             .collect();
-        vec![run("constant", constant), run("cosine", cosine), run("wsd", wsd)]
+        vec![
+            run("constant", constant),
+            run("cosine", cosine),
+            run("wsd", wsd),
+        ]
     }
 
     #[test]

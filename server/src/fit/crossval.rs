@@ -155,7 +155,11 @@ fn hidden(problem: &Problem, fold: Fold) -> Vec<Vec<usize>> {
                 let (Some(&first), len) = (members.first(), members.len()) else {
                     continue;
                 };
-                out.extend(members.into_iter().filter(|&i| fold.hides(g, i, first, len)));
+                out.extend(
+                    members
+                        .into_iter()
+                        .filter(|&i| fold.hides(g, i, first, len)),
+                );
             }
             out
         })

@@ -12,8 +12,8 @@ use shared::laws::multipower::MultiPowerLaw;
 use shared::laws::power::SaturatingPowerLaw;
 use shared::laws::{Law, ParamSpec};
 
-use super::curve_starts::{self, Scales};
 use super::aggregate::aggregate;
+use super::curve_starts::{self, Scales};
 use super::prior::PriorTerm;
 use super::problem::{Block, Problem};
 use super::staged::Staged;

@@ -39,7 +39,10 @@ fn write_text(r: &FitReport, out: &mut String) -> std::fmt::Result {
         }
     }
     if !r.aggregation.is_empty() {
-        writeln!(out, "    binned (mean loss per bin, weighted by its count):")?;
+        writeln!(
+            out,
+            "    binned (mean loss per bin, weighted by its count):"
+        )?;
         for a in &r.aggregation {
             writeln!(out, "      - {a}")?;
         }

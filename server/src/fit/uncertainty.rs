@@ -144,17 +144,31 @@ pub fn bootstrap(
         threads: 1,
         ..*settings
     };
-    let threads = settings.threads.max(1);
-    let chunk = draws.len().div_ceil(threads).max(1);
+    refit_all(&draws, settings.threads, problem, |draw| {
+        minimise(problem, draw, transform, p, &single)
+    })
+}
+
+/// Runs `refit` on every item on up to `threads` threads (items in contiguous chunks, so
+/// the order of the results does not depend on scheduling), counting each in `problem`'s
+/// progress. Returns the finite parameter vectors and the number of failed refits.
+fn refit_all<T: Sync>(
+    items: &[T],
+    threads: usize,
+    problem: &Problem,
+    refit: impl Fn(&T) -> super::optimize::Optimum + Sync,
+) -> (Vec<Vec<f64>>, usize) {
+    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    let refit = &refit;
     let results: Vec<Option<Vec<f64>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = draws
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|chunk| {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|draw| {
-                            let fit = minimise(problem, draw, transform, p, &single);
+                        .map(|item| {
+                            let fit = refit(item);
                             problem.control.advance();
                             (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite()))
                                 .then_some(fit.params)
@@ -243,31 +257,7 @@ pub fn residual_bootstrap(
         ..*settings
     };
     let counts = problem.unit_counts();
-    let threads = settings.threads.max(1);
-    let chunk = problems.len().div_ceil(threads).max(1);
-    let results: Vec<Option<Vec<f64>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = problems
-            .chunks(chunk)
-            .map(|chunk| {
-                let counts = &counts;
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|resampled| {
-                            let fit = minimise(resampled, counts, transform, p, &single);
-                            problem.control.advance();
-                            (fit.value.is_finite() && fit.params.iter().all(|v| v.is_finite()))
-                                .then_some(fit.params)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let failed = results.iter().filter(|r| r.is_none()).count();
-    (results.into_iter().flatten().collect(), failed)
+    refit_all(&problems, settings.threads, problem, |resampled| {
+        minimise(resampled, &counts, transform, p, &single)
+    })
 }

@@ -42,7 +42,8 @@ impl LineGuard {
     /// Takes the next chunk of the file; `Some(line)` when that line is over the limit.
     pub fn feed(&mut self, chunk: &[u8]) -> Option<usize> {
         if let Kind::Unknown = self.kind {
-            self.head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES)]);
+            self.head
+                .extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES)]);
             if self.head.len() < SNIFF_BYTES {
                 // Undecided: count the chunk as text for now; a verdict of binary or
                 // JSON later only lifts the check.
