@@ -327,7 +327,7 @@ pub fn run(
     control: Arc<Control>,
 ) -> Result<(Vec<f64>, shared::api::FitReport), FitError> {
     let (mut fit_options, settings, exclusion) = options(request)?;
-    fit_options.control = control.clone();
+    fit_options.control = control;
     let holdout_names: Vec<String> = holdout.iter().map(|r| r.summary.name.clone()).collect();
     let all: Vec<&RunDetail> = train.iter().chain(holdout).collect();
     let curves = || -> Result<Vec<laws::CurveRun>, FitError> {

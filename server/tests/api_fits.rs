@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use polars::prelude::*;
 use server::api::Config;
-use shared::api::{FitDetail, FitStatus, FitSummary, UploadResponse};
+use shared::api::{FitDetail, FitStatus, FitSummary};
 
 mod common;
 use common::TestApp;
@@ -39,24 +39,6 @@ async fn post_json(app: &TestApp, uri: &str, body: &str) -> (StatusCode, Vec<u8>
 async fn get(app: &TestApp, uri: &str) -> (StatusCode, Vec<u8>) {
     let (s, b, _) = call(app, Request::get(uri).body(Body::empty()).unwrap()).await;
     (s, b)
-}
-
-/// Uploads files of `../shared/data/multipowerlaw/csv_25` (or given text); returns run ids.
-async fn upload(app: &TestApp, files: &[(&str, Vec<u8>)]) -> Vec<i64> {
-    let request = common::multipart("/api/runs", files, None);
-    let (status, body, _) = call(app, request).await;
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice::<UploadResponse>(&body)
-        .unwrap()
-        .runs
-        .iter()
-        .map(|r| r.id)
-        .collect()
 }
 
 fn mpl(file: &str) -> (&str, Vec<u8>) {
@@ -100,7 +82,7 @@ async fn fit_job_report_and_exports() {
 
 async fn fit_job_report_and_exports_case() {
     let app = test_app();
-    let ids = upload(
+    let ids = common::upload(
         &app,
         &[
             mpl("cosine_24000.csv"),
@@ -239,7 +221,7 @@ async fn fit_job_report_and_exports_case() {
 #[tokio::test(flavor = "multi_thread")]
 async fn newer_schedule_laws_fit_and_forecast() {
     let app = test_app();
-    let ids = upload(
+    let ids = common::upload(
         &app,
         &[
             mpl("cosine_24000.csv"),
@@ -322,7 +304,7 @@ async fn bad_fit_requests_say_why() {
 
 async fn bad_fit_requests_say_why_case() {
     let app = test_app();
-    let ids = upload(
+    let ids = common::upload(
         &app,
         &[
             mpl("cosine_24000.csv"),
@@ -423,7 +405,7 @@ async fn a_queued_fit_can_be_cancelled() {
 
 async fn a_queued_fit_can_be_cancelled_case() {
     let app = test_app();
-    let ids = upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
+    let ids = common::upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
     let slow = format!(
         r#"{{"law": "momentum", "runs": [{}, {}], "options": {{"bootstrap": 400}}}}"#,
         ids[0], ids[1]
@@ -452,7 +434,7 @@ async fn a_queued_fit_can_be_cancelled_case() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_running_fit_reports_progress_and_stops_when_cancelled() {
     let app = test_app();
-    let ids = upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
+    let ids = common::upload(&app, &[mpl("cosine_24000.csv"), mpl("constant_24000.csv")]).await;
     // The largest bootstrap allowed: tens of seconds of work, so that stopping early shows.
     let slow = format!(
         r#"{{"law": "momentum", "runs": [{}, {}], "options": {{"bootstrap": 10000}}}}"#,

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use shared::api::{
-    FitDetail, FitStatus, FitSummary, ForecastWarning, RankedSchedule, UploadResponse,
-};
+use shared::api::{FitDetail, FitStatus, FitSummary, ForecastWarning, RankedSchedule};
 
 mod common;
 use common::TestApp;
@@ -38,15 +36,7 @@ async fn fitted(app: &TestApp) -> FitDetail {
         mpl("constant_24000.csv"),
         mpl("wsdcon_3.csv"),
     ];
-    let (status, _, body) =
-        common::send(&app.router, common::multipart("/api/runs", &files, None)).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let ids: Vec<i64> = serde_json::from_slice::<UploadResponse>(&body)
-        .unwrap()
-        .runs
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let ids = common::upload(app, &files).await;
     let request = serde_json::json!({
         "law": "momentum", "runs": [ids[0], ids[1]], "holdout": [ids[2]],
         "options": {"bootstrap": 4}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use shared::api::{FitDetail, FitStatus, FitSummary, LawComparison, UploadResponse};
+use shared::api::{FitDetail, FitStatus, FitSummary, LawComparison};
 
 mod common;
 use common::TestApp;
@@ -55,15 +55,7 @@ async fn api_compares_every_schedule_law_as_a_job() {
         demo("demo_cosine.csv"),
         demo("demo_wsd_sqrt.csv"),
     ];
-    let (status, _, body) =
-        common::send(&app.router, common::multipart("/api/runs", &files, None)).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let ids: Vec<i64> = serde_json::from_slice::<UploadResponse>(&body)
-        .unwrap()
-        .runs
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let ids = common::upload(&app, &files).await;
 
     // Refusals, on arrival.
     for (request, needle) in [

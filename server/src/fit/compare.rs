@@ -24,11 +24,22 @@ pub const COMPARE: &str = "compare";
 /// The share of a run's points (its last ones) a tail fold hides.
 pub const TAIL_FRACTION: f64 = 1.0 / 3.0;
 
-/// One fold: the runs a fit sees and the run (or part) it forecasts.
+/// One fold: the runs of its fit, the last of which (or part of one) is held out.
 struct Fold {
     label: String,
-    train: Vec<CurveRun>,
-    hidden: CurveRun,
+    runs: Vec<CurveRun>,
+}
+
+impl Fold {
+    fn new(label: String, mut runs: Vec<CurveRun>, hidden: CurveRun) -> Self {
+        runs.push(hidden);
+        Self { label, runs }
+    }
+
+    /// The held-out run's name.
+    fn hidden(&self) -> &String {
+        &self.runs[self.runs.len() - 1].name
+    }
 }
 
 /// The folds of `runs` (see the module's doc).
@@ -49,11 +60,11 @@ fn folds(runs: &[CurveRun]) -> Vec<Fold> {
             loss: run.loss[keep..].to_vec(),
             lrs: run.lrs.clone(),
         };
-        out.push(Fold {
-            label: format!("{}: last third", run.name),
+        out.push(Fold::new(
+            format!("{}: last third", run.name),
             train,
             hidden,
-        });
+        ));
     }
     if runs.len() >= 3 {
         for (i, run) in runs.iter().enumerate() {
@@ -63,11 +74,11 @@ fn folds(runs: &[CurveRun]) -> Vec<Fold> {
                 .filter(|&(j, _)| j != i)
                 .map(|(_, r)| r.clone())
                 .collect();
-            out.push(Fold {
-                label: format!("{}: whole run", run.name),
+            out.push(Fold::new(
+                format!("{}: whole run", run.name),
                 train,
-                hidden: run.clone(),
-            });
+                run.clone(),
+            ));
         }
     }
     out
@@ -83,10 +94,7 @@ pub fn compare(
     options: &FitOptions,
 ) -> Result<LawComparison, FitError> {
     if let Some(law) = laws.iter().find(|l| !l.is_schedule_law()) {
-        return Err(FitError::Input(format!(
-            "{} is not a schedule law; compare takes momentum, multipower, fsl, convex, power-s1",
-            law.as_str()
-        )));
+        return Err(not_a_schedule_law(law.as_str()));
     }
     let folds = folds(runs);
     if folds.is_empty() {
@@ -109,12 +117,10 @@ pub fn compare(
         };
         let mut worst: f64 = 0.0;
         for fold in &folds {
-            let mut runs = fold.train.clone();
-            runs.push(fold.hidden.clone());
             let scored = laws::prepare_curves(
                 law,
-                &runs,
-                std::slice::from_ref(&fold.hidden.name),
+                &fold.runs,
+                std::slice::from_ref(fold.hidden()),
                 exclusion,
                 settings,
             )
@@ -165,6 +171,14 @@ pub fn schedule_laws() -> Vec<LawName> {
         .collect()
 }
 
+fn not_a_schedule_law(name: &str) -> FitError {
+    let laws: Vec<&str> = schedule_laws().iter().map(|l| l.as_str()).collect();
+    FitError::Input(format!(
+        "{name} is not a schedule law; compare takes {}",
+        laws.join(", ")
+    ))
+}
+
 /// Parses a list of law names (empty: every schedule law).
 pub fn parse_laws(names: &[String]) -> Result<Vec<LawName>, FitError> {
     if names.is_empty() {
@@ -174,9 +188,7 @@ pub fn parse_laws(names: &[String]) -> Result<Vec<LawName>, FitError> {
     for name in names {
         let law = LawName::parse(name)?;
         if !law.is_schedule_law() {
-            return Err(FitError::Input(format!(
-                "{name} is not a schedule law; compare takes momentum, multipower, fsl, convex, power-s1"
-            )));
+            return Err(not_a_schedule_law(name));
         }
         if !laws.contains(&law) {
             laws.push(law);

@@ -102,6 +102,23 @@ async fn send_tcp(
     (status, headers, body)
 }
 
+/// Uploads `files` (`POST /api/runs`, asserting 201); the ids of the runs created.
+pub async fn upload<B: AsRef<[u8]>>(app: &TestApp, files: &[(&str, B)]) -> Vec<i64> {
+    let (status, _, body) = send(&app.router, multipart("/api/runs", files, None)).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice::<shared::api::UploadResponse>(&body)
+        .unwrap()
+        .runs
+        .iter()
+        .map(|r| r.id)
+        .collect()
+}
+
 const BOUNDARY: &str = "curvecast-test-boundary";
 
 /// A multipart POST to `uri` of `files` (field `file`), with the optional `mapping` field.
